@@ -1,0 +1,38 @@
+# kconnect — see README.md. `make run` starts the whole pipeline embedded; `make test` runs every test.
+GO           ?= go
+STATICCHECK  ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# ST1005: several packages must return Apache Kafka Connect's and Kusto's exact (capitalised,
+# punctuated) error messages, which clients match on.
+STATICCHECK_CHECKS ?= inherit,-ST1005
+BIN          ?= bin
+
+.PHONY: build run test unit e2e bench lint fmt clean
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+run: build
+	$(BIN)/kconnect dev
+
+test: lint
+	$(GO) test -race -timeout 30m ./...
+
+unit:
+	$(GO) test -race -short ./...
+
+e2e:
+	$(GO) test -race -timeout 30m -run . ./e2e/...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) -checks '$(STATICCHECK_CHECKS)' ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf $(BIN)
