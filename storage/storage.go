@@ -143,7 +143,8 @@ func (s *Snapshot) Tasks(connector string) []ConnectorTaskID {
 type ConfigListener interface {
 	// ConnectorConfigChanged is called when a connector config is added, changed or removed.
 	ConnectorConfigChanged(connector string)
-	// TaskConfigsCommitted is called when a commit record applied new task configs.
+	// TaskConfigsCommitted is called for every commit record read, with the task ids it
+	// applied; the list is empty for a zero-task commit and for an inconsistent one (as Java).
 	TaskConfigsCommitted(connector string, tasks []ConnectorTaskID)
 	// TargetStateChanged is called when a connector's target state record changed.
 	TargetStateChanged(connector string)
