@@ -70,3 +70,15 @@ func Unavailable(format string, args ...any) *Error {
 		Message: "The service is unavailable.", Type: "Kusto.Common.Svc.Exceptions.ServiceUnavailableException",
 		Detail: fmt.Sprintf(format, args...), Permanent: false}
 }
+
+// EntityAlreadyExists is a 400 for creating an entity (table, mapping) whose name is taken in a
+// way the command does not allow; kind is e.g. "Table" and name the entity's name.
+func EntityAlreadyExists(kind, name, format string, args ...any) *Error {
+	detail := fmt.Sprintf("%s '%s' already exists", kind, name)
+	if format != "" {
+		detail += ": " + fmt.Sprintf(format, args...)
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "BadRequest_EntityAlreadyExists",
+		Message: "Request is invalid and cannot be executed.", Type: "Kusto.Data.Exceptions.EntityAlreadyExistsException",
+		Detail: detail, Permanent: true}
+}

@@ -106,6 +106,10 @@ func Convert(t Type, v any) (out any, ok bool) {
 			}
 		}
 	case Dynamic:
+		// Empty text is null for every type but string, dynamic included.
+		if s, isText := v.(string); isText && strings.TrimSpace(s) == "" {
+			return nil, true
+		}
 		return toDynamic(v), true
 	}
 	return nil, false
@@ -245,7 +249,7 @@ func toFloat(v any) (float64, bool) {
 // compact JSON, typed values in their text form.
 func toString(v any) string {
 	switch x := v.(type) {
-	case nil:
+	case nil, dbNull:
 		return ""
 	case string:
 		return x
@@ -342,8 +346,12 @@ func marshalCompact(v any) ([]byte, error) {
 
 // FormatJSON returns the JSON value a column of type t carries on the wire (v1 and v2 rows):
 // numbers as numbers, reals that are not finite as "NaN"/"Infinity"/"-Infinity", datetimes,
-// timespans, guids and decimals as strings, dynamic values as embedded JSON.
+// timespans, guids and decimals as strings, dynamic values as embedded JSON. A nil string is
+// "" (strings are never null); DBNull is null in any column.
 func FormatJSON(t Type, v any) any {
+	if v == DBNull {
+		return nil
+	}
 	if v == nil {
 		if t == String {
 			return ""

@@ -44,6 +44,7 @@ func TestConvert(t *testing.T) {
 		{"decimal", Decimal, "2.00000000000001", decimal.RequireFromString("2.00000000000001"), true},
 		{"dynamic parses object text", Dynamic, `{"a":[1,2]}`, map[string]any{"a": []any{json.Number("1"), json.Number("2")}}, true},
 		{"dynamic keeps plain text", Dynamic, "hello", "hello", true},
+		{"empty text into dynamic is null", Dynamic, " ", nil, true},
 		{"dynamic from avro map", Dynamic, map[string]any{"n": int64(3)}, map[string]any{"n": json.Number("3")}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
