@@ -198,6 +198,10 @@ func TestQuery(t *testing.T) {
 		{"table alias let", "let t = T; t | count", nil, "", []string{`[4]`}},
 		{"declared parameters", "declare query_parameters(p:string, q:long = 2);\nT | where name == p or id == q | project id",
 			map[string]string{"p": `"Alpha"`}, "", []string{`[2]`, `[4]`}},
+		// The .NET, Python and Node.js SDKs send string parameters as plain text, as Kusto's REST
+		// documentation specifies; the Go SDK sends a KQL string literal. Both mean the same.
+		{"plain-text string parameter", "declare query_parameters(p:string);\nT | where name == p | project id",
+			map[string]string{"p": "Alpha"}, "", []string{`[4]`}},
 		{"parameter literals", "declare query_parameters(i:int, dt:datetime, ts:timespan, d:dynamic, b:bool, x:decimal, g:guid, r:real);print i, dt, ts, d.a, b, x, g, r",
 			map[string]string{"i": "int(5)", "dt": "datetime(2024-01-01T00:00:00Z)", "ts": "timespan(01:00:00.0000000)",
 				"d": `dynamic({"a":1})`, "b": "bool(true)", "x": "decimal(1.5)", "g": "guid(" + guid1 + ")", "r": "real(0.5)"},

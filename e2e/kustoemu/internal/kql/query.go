@@ -148,7 +148,9 @@ func (q *query) constant(e Expr, op string) (*Literal, error) {
 func (q *query) declare(d *DeclareParams, params map[string]string) error {
 	for _, p := range d.Params {
 		var value *Literal
-		if text, ok := params[p.Name]; ok {
+		if text, ok := params[p.Name]; ok && p.Type == model.String {
+			value = stringParameter(text)
+		} else if ok {
 			x, err := parseLiteralText(text)
 			if err != nil {
 				return model.SemanticError("the value of query parameter '%s' is not a valid literal: %s", p.Name, text)
@@ -171,6 +173,19 @@ func (q *query) declare(d *DeclareParams, params map[string]string) error {
 		q.scalars[p.Name] = &Literal{Type: p.Type, Value: converted}
 	}
 	return nil
+}
+
+// stringParameter is the value of a string query parameter. Clients send either a KQL string
+// literal (the Go SDK: "\"x\"") or the plain text (the .NET, Python and Node.js SDKs, as Kusto's
+// REST documentation specifies: only parameters of types other than string and long are given
+// as KQL literals).
+func stringParameter(text string) *Literal {
+	if x, err := parseLiteralText(text); err == nil {
+		if lit, ok := x.(*Literal); ok && lit.Type == model.String {
+			return lit
+		}
+	}
+	return &Literal{Type: model.String, Value: text}
 }
 
 // parseLiteralText parses the KQL literal text of a parameter value.

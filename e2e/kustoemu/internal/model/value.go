@@ -487,8 +487,16 @@ func parseDotNetTimeSpan(s string) (time.Duration, bool) {
 			ticks = f
 		}
 	}
+	// A time.Duration holds ±106751 days; Kusto's timespan (100 ns ticks) holds ±10675199.
+	// Text beyond the Duration's range does not convert rather than wrapping into another value.
+	if days > int64(math.MaxInt64/(24*time.Hour)) {
+		return 0, false
+	}
 	d := time.Duration(days)*24*time.Hour + time.Duration(h)*time.Hour + time.Duration(m)*time.Minute +
 		time.Duration(sec)*time.Second + time.Duration(ticks)*100
+	if d < 0 { // the sum wrapped past the Duration's range
+		return 0, false
+	}
 	if neg {
 		d = -d
 	}
@@ -521,7 +529,11 @@ func parseTimeSpanLiteral(s string) (time.Duration, bool) {
 			if err != nil {
 				continue
 			}
-			return time.Duration(f * float64(u.unit)), true
+			v := f * float64(u.unit)
+			if math.IsNaN(v) || v >= math.MaxInt64 || v < math.MinInt64 {
+				return 0, false // beyond a time.Duration: see parseDotNetTimeSpan
+			}
+			return time.Duration(v), true
 		}
 	}
 	return 0, false
@@ -530,11 +542,12 @@ func parseTimeSpanLiteral(s string) (time.Duration, bool) {
 // FormatTimeSpan renders a timespan in .NET's "c" format: [-][d.]hh:mm:ss[.fffffff].
 func FormatTimeSpan(d time.Duration) string {
 	var b strings.Builder
+	magnitude := uint64(d) // for math.MinInt64 too, whose negation does not fit an int64
 	if d < 0 {
 		b.WriteByte('-')
-		d = -d
+		magnitude = uint64(-d)
 	}
-	ticks := int64(d / 100)
+	ticks := int64(magnitude / 100)
 	days := ticks / (24 * 3600 * 1e7)
 	ticks -= days * 24 * 3600 * 1e7
 	h := ticks / (3600 * 1e7)

@@ -95,6 +95,19 @@ func TestFormats(t *testing.T) {
 	}
 }
 
+func TestTimeSpanBeyondDurationRange(t *testing.T) {
+	// Kusto's timespan reaches ±10675199 days; a time.Duration only ±106751. Text beyond that
+	// must not convert (null on ingestion) rather than wrap into a different value.
+	for _, s := range []string{"10675199.02:48:05.4775807", "300000d", "-300000d"} {
+		if v, ok := Convert(TimeSpan, s); ok || v != nil {
+			t.Errorf("Convert(timespan, %q) = %v, %v; want null, false", s, v, ok)
+		}
+	}
+	if got := FormatTimeSpan(time.Duration(math.MinInt64)); got != "-106751.23:47:16.8547758" {
+		t.Errorf("FormatTimeSpan(MinInt64) = %s", got)
+	}
+}
+
 func TestTableRowsPadNewColumns(t *testing.T) {
 	tbl := &Table{Name: "T", Columns: []Column{{"a", Long}}}
 	tbl.Append([][]any{{int64(1)}}, []string{"ingest-by:x"}, time.Now())
