@@ -1,0 +1,333 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode"
+
+	"github.com/kconnect/kconnect/sink"
+	"github.com/kconnect/kconnect/task"
+)
+
+// Connector configuration keys the framework reads (Java's ConnectorConfig).
+const (
+	ccName            = "name"
+	ccConnectorClass  = "connector.class"
+	ccTasksMax        = "tasks.max"
+	ccTasksMaxEnforce = "tasks.max.enforce"
+	ccReloadAction    = "config.action.reload"
+	ccTransforms      = "transforms"
+	ccPredicates      = "predicates"
+	ccTopics          = "topics"
+	ccTopicsRegex     = "topics.regex"
+	ccDLQTopic        = "errors.deadletterqueue.topic.name"
+	ccTaskClass       = "task.class"
+	ccConsumerGroupOv = "consumer.override.group.id"
+
+	groupCommon     = "Common"
+	groupTransforms = "Transforms"
+	groupPredicates = "Predicates"
+)
+
+func validName(v any) error {
+	s, _ := v.(string)
+	if v == nil {
+		return nil
+	}
+	if s == "" {
+		return errors.New("String may not be empty")
+	}
+	var bad []string
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			bad = append(bad, strconv.Itoa(int(r)))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("String may not contain control sequences but had the following ASCII chars: %s", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+func uniqueAliases(v any) error {
+	l, _ := v.([]string)
+	seen := map[string]bool{}
+	for _, a := range l {
+		if seen[a] {
+			return errors.New("Duplicate alias provided.")
+		}
+		seen[a] = true
+	}
+	return nil
+}
+
+// unknownClass rejects every class: kconnect has no transformations or predicates.
+func unknownClass(v any) error {
+	if s, ok := v.(string); ok {
+		return fmt.Errorf("Class %s could not be found.", s)
+	}
+	return nil
+}
+
+// principalOverrides are the client settings the Principal override policy lets connectors set.
+var principalOverrides = map[string]bool{"sasl.jaas.config": true, "sasl.mechanism": true, "security.protocol": true}
+
+// frameworkConnectorDef declares the connector keys of the framework itself; task.ConfigDef
+// adds the sink task keys (topics, converters, errors.*).
+func frameworkConnectorDef() *sink.ConfigDef {
+	d := sink.NewConfigDef()
+	d.Define(sink.ConfigKey{Name: ccName, Type: sink.TypeString, Required: true, Validator: validName, Importance: sink.High,
+		Doc: "Globally unique name of the connector.", Group: groupCommon, OrderInGroup: 1, Width: sink.WidthMedium, DisplayName: "Connector name"})
+	d.Define(sink.ConfigKey{Name: ccConnectorClass, Type: sink.TypeString, Required: true, Importance: sink.High,
+		Doc:   "Class of the connector, fully qualified or by alias (the simple class name, with or without the Connector suffix).",
+		Group: groupCommon, OrderInGroup: 2, Width: sink.WidthLong, DisplayName: "Connector class"})
+	d.Define(sink.ConfigKey{Name: ccTasksMax, Type: sink.TypeInt, Default: int32(1), Validator: sink.AtLeast(1), Importance: sink.High,
+		Doc: "Maximum number of tasks the connector may run.", Group: groupCommon, OrderInGroup: 3, Width: sink.WidthShort, DisplayName: "Tasks max"})
+	d.Define(sink.ConfigKey{Name: ccTasksMaxEnforce, Type: sink.TypeBoolean, Default: true, Importance: sink.Low,
+		Doc:   "(Deprecated) Fail a connector that generates more than tasks.max tasks, and a stored task set larger than tasks.max. Set to false to allow it.",
+		Group: groupCommon, OrderInGroup: 5, Width: sink.WidthShort, DisplayName: "Enforce tasks max"})
+	d.Define(sink.ConfigKey{Name: ccTransforms, Type: sink.TypeList, Default: []string{}, Validator: uniqueAliases, Importance: sink.Low,
+		Doc: "Aliases of the transformations applied to records. kconnect has no transformations yet.", Group: groupTransforms, OrderInGroup: 6, Width: sink.WidthLong, DisplayName: "Transforms"})
+	d.Define(sink.ConfigKey{Name: ccPredicates, Type: sink.TypeList, Default: []string{}, Validator: uniqueAliases, Importance: sink.Low,
+		Doc: "Aliases of the predicates transformations use. kconnect has no predicates yet.", Group: groupPredicates, OrderInGroup: 7, Width: sink.WidthLong, DisplayName: "Predicates"})
+	d.Define(sink.ConfigKey{Name: ccReloadAction, Type: sink.TypeString, Default: "restart", Validator: sink.OneOf("none", "restart"), Importance: sink.Low,
+		Doc:   "What to do when a configuration provider reports a changed value: restart the connector, or none.",
+		Group: groupCommon, OrderInGroup: 8, Width: sink.WidthMedium, DisplayName: "Reload Action"})
+	return d
+}
+
+// connectorDef is every framework key of a sink connector, built once.
+var connectorDef = sync.OnceValue(func() *sink.ConfigDef {
+	return frameworkConnectorDef().Extend(task.ConfigDef())
+})
+
+// ConnectorConfigDef returns the framework's keys of a sink connector configuration: name,
+// connector.class, tasks.max and the other connector keys, then the sink task keys (topics,
+// converters, errors.*). GET /connector-plugins/{plugin}/config lists them after the plugin's own.
+func ConnectorConfigDef() *sink.ConfigDef {
+	return frameworkConnectorDef().Extend(task.ConfigDef())
+}
+
+// enrichedDef adds the per-alias keys of transforms and predicates, as Java's
+// ConnectorConfig.enrich does; each alias needs a class, and none is known here.
+func enrichedDef(config map[string]string) *sink.ConfigDef {
+	base := connectorDef()
+	extra := sink.NewConfigDef()
+	for _, kind := range []struct{ key, group string }{{ccTransforms, "Transforms: "}, {ccPredicates, "Predicates: "}} {
+		v, err := sink.ParseValue(sink.TypeList, config[kind.key])
+		if err != nil {
+			continue
+		}
+		seen := map[string]bool{}
+		for _, alias := range v.([]string) {
+			name := kind.key + "." + alias + ".type"
+			if seen[alias] || alias == "" {
+				continue
+			}
+			seen[alias] = true
+			extra.Define(sink.ConfigKey{Name: name, Type: sink.TypeClass, Required: true, Validator: unknownClass, Importance: sink.High,
+				Doc: "Class of the " + strings.TrimSuffix(kind.key, "s") + " '" + alias + "'.", Group: kind.group + alias, OrderInGroup: 1, Width: sink.WidthLong})
+		}
+	}
+	if len(extra.Keys()) == 0 {
+		return base
+	}
+	return base.Extend(extra)
+}
+
+// validateConnectorConfig validates a connector configuration as create does (Java's
+// AbstractHerder.validateConnectorConfig for a sink in distributed mode): the framework keys,
+// the per-alias transform and predicate keys, the sink cross-checks, the consumer group check,
+// then the plugin's own definition and its ConfigValidator. It returns an error only when the
+// config names no known connector class; problems with values are in the result.
+func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos, *sink.Plugin, error) {
+	class, ok := config[ccConnectorClass]
+	if !ok {
+		return ConfigInfos{}, nil, errNoConnectorType(config)
+	}
+	plugin, ok := h.plugins.Lookup(strings.TrimSpace(class))
+	if !ok {
+		return ConfigInfos{}, nil, errorf(KindBadRequest, "Failed to find any class that implements Connector and which name matches %s, available connectors are: %s",
+			class, strings.Join(h.pluginClasses(), ", "))
+	}
+
+	def := enrichedDef(config)
+	values := def.Validate(config)
+	byName := map[string]*sink.ConfigValue{}
+	for i := range values {
+		byName[values[i].Name] = &values[i]
+	}
+	var orphans []sink.ConfigValue // values without a definition
+	addError := func(key, msg string) {
+		if v, ok := byName[key]; ok {
+			v.Errors = append(v.Errors, msg)
+			return
+		}
+		for i := range orphans {
+			if orphans[i].Name == key {
+				orphans[i].Errors = append(orphans[i].Errors, msg)
+				return
+			}
+		}
+		raw, has := config[key]
+		cv := sink.ConfigValue{Name: key, RecommendedValues: []string{}, Errors: []string{msg}, Visible: true}
+		if has {
+			if looksSecret(key) {
+				raw = "[hidden]" // no definition says whether it is a password; assume it
+			}
+			cv.Value = &raw
+		}
+		orphans = append(orphans, cv)
+	}
+
+	// The sink's consumer group must not be the worker group.
+	group := h.cfg.GroupID()
+	if og, ok := config[ccConsumerGroupOv]; ok {
+		if og == group {
+			addError(ccConsumerGroupOv, fmt.Sprintf("Consumer group %s conflicts with Connect worker group %s", og, group))
+		}
+	} else if name := strings.TrimSpace(config[ccName]); "connect-"+name == group {
+		addError(ccName, fmt.Sprintf("Consumer group for sink connector named %s conflicts with Connect worker group %s", name, group))
+	}
+
+	// Client overrides must be allowed by connector.client.config.override.policy.
+	policy := h.cfg.cfg.String(cfgOverridePolicy)
+	for _, key := range sortedKeysOf(config) {
+		for _, prefix := range []string{"producer.override.", "consumer.override.", "admin.override."} {
+			name, ok := strings.CutPrefix(key, prefix)
+			if !ok {
+				continue
+			}
+			if policy == "None" || policy == "Principal" && !principalOverrides[name] {
+				addError(key, fmt.Sprintf("The '%s' policy does not allow '%s' to be overridden", policy, name))
+			}
+		}
+	}
+
+	// topics xor topics.regex, and the dead letter queue must not be an input.
+	topics, regex := config[ccTopics], config[ccTopicsRegex]
+	hasTopics, hasRegex := strings.TrimSpace(topics) != "", strings.TrimSpace(regex) != ""
+	if hasTopics && hasRegex {
+		msg := ccTopics + " and " + ccTopicsRegex + " are mutually exclusive options, but both are set."
+		addError(ccTopics, msg)
+		addError(ccTopicsRegex, msg)
+	}
+	if !hasTopics && !hasRegex {
+		msg := "Must configure one of " + ccTopics + " or " + ccTopicsRegex
+		addError(ccTopics, msg)
+		addError(ccTopicsRegex, msg)
+	}
+	if dlq := strings.TrimSpace(config[ccDLQTopic]); dlq != "" {
+		if hasTopics {
+			l, _ := sink.ParseValue(sink.TypeList, topics)
+			for _, t := range l.([]string) {
+				if t == dlq {
+					addError(ccTopics, fmt.Sprintf("The DLQ topic '%s' may not be included in the list of topics ('%s=[%s]') consumed by the connector",
+						dlq, ccTopics, strings.Join(l.([]string), ", ")))
+					break
+				}
+			}
+		}
+		if hasRegex {
+			if re, err := regexp.Compile("^(?:" + regex + ")$"); err == nil && re.MatchString(dlq) {
+				addError(ccTopicsRegex, fmt.Sprintf("The DLQ topic '%s' may not be included in the regex matching the topics ('%s=%s') consumed by the connector",
+					dlq, ccTopicsRegex, regex))
+			}
+		}
+	}
+
+	// The plugin's own keys; its ConfigValidator may add cross-field errors.
+	pluginValues := plugin.Config.Validate(config)
+	if v, ok := plugin.NewConnector().(sink.ConfigValidator); ok {
+		pluginValues = v.Validate(config, pluginValues)
+	}
+
+	// Java's generateResult: values without a definition first, then every key (framework
+	// keys, then the plugin's; a plugin key of the same name takes the framework key's place).
+	keys := def.Keys()
+	keyIndex := map[string]int{}
+	for i, k := range keys {
+		keyIndex[k.Name] = i
+	}
+	for _, k := range plugin.Config.Keys() {
+		if i, ok := keyIndex[k.Name]; ok {
+			keys[i] = k
+			continue
+		}
+		keyIndex[k.Name] = len(keys)
+		keys = append(keys, k)
+	}
+	for i := range pluginValues {
+		pv := pluginValues[i]
+		if _, defined := keyIndex[pv.Name]; !defined {
+			orphans = append(orphans, pv)
+			continue
+		}
+		byName[pv.Name] = &pv
+	}
+
+	infos := ConfigInfos{Name: class}
+	groups := def.Groups()
+	seenGroup := map[string]bool{}
+	for _, g := range groups {
+		seenGroup[g] = true
+	}
+	for _, g := range plugin.Config.Groups() {
+		if !seenGroup[g] {
+			seenGroup[g] = true
+			groups = append(groups, g)
+		}
+	}
+	infos.Groups = groups
+	for i := range orphans {
+		v := orphans[i]
+		infos.ErrorCount += len(v.Errors)
+		infos.Configs = append(infos.Configs, ConfigInfo{Value: &v})
+	}
+	for i := range keys {
+		k := keys[i]
+		ci := ConfigInfo{Definition: &k}
+		if v, ok := byName[k.Name]; ok {
+			vc := *v
+			ci.Value = &vc
+			infos.ErrorCount += len(vc.Errors)
+		}
+		infos.Configs = append(infos.Configs, ci)
+	}
+	return infos, plugin, nil
+}
+
+func (h *Herder) pluginClasses() []string {
+	var out []string
+	for _, p := range h.plugins.Plugins() {
+		out = append(out, p.Class)
+	}
+	return out
+}
+
+// connectorType returns "sink" for a config whose class is installed here, else "unknown".
+func (h *Herder) connectorType(config map[string]string) string {
+	if config == nil {
+		return "unknown"
+	}
+	if p, ok := h.plugins.Lookup(strings.TrimSpace(config[ccConnectorClass])); ok {
+		if p.Type == "" {
+			return string(sink.PluginTypeSink)
+		}
+		return string(p.Type)
+	}
+	return "unknown"
+}
+
+// normalizedPluginName is a plugin name without its Connector suffix, as Java's
+// ConnectorPluginsResource compares them.
+func normalizedPluginName(name string) string {
+	if len(name) > len("Connector") {
+		return strings.TrimSuffix(name, "Connector")
+	}
+	return name
+}
