@@ -476,7 +476,13 @@ func (t *SinkTask) handleFetches(ctx context.Context, fetches kgo.Fetches) {
 				"topic", topic, "partition", partition, "error", err)
 		}
 	})
-	if t.failure != nil || fetches.NumRecords() == 0 {
+	if t.failure != nil {
+		return
+	}
+	if fetches.NumRecords() == 0 {
+		// Java calls put with an empty batch after every poll: tasks rely on it to report
+		// failures found in the background and to do time-based work when no records arrive.
+		t.deliver(ctx, &batch{})
 		return
 	}
 	b := t.convert(ctx, fetches)
@@ -608,7 +614,7 @@ func (t *SinkTask) convertHeaders(ctx context.Context, p *processing) ([]sink.He
 // a retriable error keeps the batch for redelivery with every partition paused; any other error
 // fails the task.
 func (t *SinkTask) deliver(ctx context.Context, b *batch) {
-	if len(b.records) > 0 {
+	{
 		records := b.records
 		if t.pending != nil {
 			records = slices.Clone(b.records) // each delivery gets its own slice

@@ -753,6 +753,9 @@ func TestRetriablePutRedeliversSameBatch(t *testing.T) {
 	rec := &recorder{}
 	var attempts atomic.Int32
 	rec.onPut = func(tc sink.TaskContext, records []sink.Record) error {
+		if len(records) == 0 {
+			return nil // the empty batches of polls that returned nothing
+		}
 		if attempts.Add(1) <= 3 {
 			tc.Timeout(20 * time.Millisecond)
 			return sink.Retriable(errors.New("ingestion service busy"))
@@ -767,7 +770,7 @@ func TestRetriablePutRedeliversSameBatch(t *testing.T) {
 	calls, _ := rec.snapshot()
 	var puts [][]int64
 	for _, c := range calls {
-		if c.kind == "put" {
+		if c.kind == "put" && len(c.offsets) > 0 {
 			puts = append(puts, c.offsets)
 		}
 	}
@@ -797,7 +800,10 @@ func TestFatalPutFailsTask(t *testing.T) {
 	h := newHarness(t)
 	h.createTopic("fatal", 1)
 	rec := &recorder{}
-	rec.onPut = func(sink.TaskContext, []sink.Record) error {
+	rec.onPut = func(_ sink.TaskContext, records []sink.Record) error {
+		if len(records) == 0 {
+			return nil
+		}
 		return fmt.Errorf("writing to the table: %w", errors.New("schema mismatch"))
 	}
 	rt := h.run("fatal", 0, map[string]string{"topics": "fatal"}, rec)
@@ -818,6 +824,34 @@ func TestFatalPutFailsTask(t *testing.T) {
 	}
 	if got := h.committed("connect-fatal"); len(got) != 0 {
 		t.Errorf("committed %v after a failed Put", got)
+	}
+}
+
+// TestEmptyPutSurfacesBackgroundFailures: like Java's WorkerSinkTask, the runtime calls Put with
+// an empty batch after a poll that returned nothing, so a task can report a failure it found in
+// the background (an ingestion that failed for good) even when no records arrive.
+func TestEmptyPutSurfacesBackgroundFailures(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("quiet", 1)
+	rec := &recorder{}
+	var failNow atomic.Bool
+	rec.onPut = func(_ sink.TaskContext, records []sink.Record) error {
+		if len(records) == 0 && failNow.Load() {
+			return errors.New("uploading a file in the background failed for good")
+		}
+		return nil
+	}
+	cfg := h.config("quiet", 0, map[string]string{"topics": "quiet"}, rec, &statusRecorder{})
+	cfg.Worker.OffsetFlushInterval = 200 * time.Millisecond // polls wait at most until the next commit
+	rt := h.start(cfg, rec)
+	h.produceN("quiet", 1, "v", 2)
+	eventually(t, "the records", func() bool { return len(rec.values()) == 2 })
+	failNow.Store(true) // no more records: only an empty Put can report this
+	if err := rt.wait(t); err == nil {
+		t.Fatal("Run returned nil")
+	}
+	if !strings.Contains(rt.trace(), "uploading a file in the background failed for good") {
+		t.Errorf("trace %q", rt.trace())
 	}
 }
 
