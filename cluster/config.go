@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kconnect/kconnect/sink"
+	"github.com/kconnect/kconnect/task"
 )
 
 // Worker configuration keys (distributed mode), spelled as Apache Kafka Connect spells them.
@@ -124,6 +125,33 @@ func validPartitions(v any) error {
 	return nil
 }
 
+// overridePolicyPackage is where Java's built-in override policies live.
+const overridePolicyPackage = "org.apache.kafka.connect.connector.policy."
+
+// overridePolicyName returns the policy a connector.client.config.override.policy value names:
+// All, None or Principal, given by alias or by Java's simple or fully qualified class name
+// (e.g. org.apache.kafka.connect.connector.policy.PrincipalConnectorClientConfigOverridePolicy).
+func overridePolicyName(v string) (string, bool) {
+	s := strings.TrimPrefix(strings.TrimSpace(v), overridePolicyPackage)
+	s = strings.TrimSuffix(s, "ConnectorClientConfigOverridePolicy")
+	switch s {
+	case task.OverridePolicyAll, task.OverridePolicyNone, task.OverridePolicyPrincipal:
+		return s, true
+	}
+	return "", false
+}
+
+func validOverridePolicy(v any) error {
+	s, _ := v.(string)
+	if v == nil {
+		return nil
+	}
+	if _, ok := overridePolicyName(s); !ok {
+		return errors.New("String must be one of: All, None, Principal")
+	}
+	return nil
+}
+
 func validPort(v any) error {
 	n, _ := v.(int32)
 	if v != nil && (n < 1 || n > 65535) {
@@ -166,9 +194,10 @@ func buildWorkerConfigDef() *sink.ConfigDef {
 		Doc:       "Accepted for compatibility with Java worker files and ignored: plugins are compiled in."})
 	def(sink.ConfigKey{Name: cfgConfigProviders, Type: sink.TypeList, Default: []string{}, Importance: sink.Low, Group: groupWorker,
 		Doc: "Aliases of configuration providers. kconnect has none built in; references such as ${file:...} are passed to connectors unresolved."})
-	def(sink.ConfigKey{Name: cfgOverridePolicy, Type: sink.TypeString, Default: "All", Importance: sink.Medium, Group: groupWorker,
-		Validator: sink.OneOf("All", "None", "Principal"),
-		Doc:       "Which consumer.override.* settings a connector may set: All, None, or Principal (only sasl.jaas.config, sasl.mechanism and security.protocol)."})
+	def(sink.ConfigKey{Name: cfgOverridePolicy, Type: sink.TypeString, Default: task.OverridePolicyAll, Importance: sink.Medium, Group: groupWorker,
+		Validator: validOverridePolicy,
+		Doc: "Which Kafka client settings a connector may override with consumer.override.* (and, for its dead letter queue, producer.override.* and admin.override.*) keys: " +
+			"All, None, or Principal (only sasl.jaas.config, sasl.mechanism and security.protocol). Java's class names of these policies are accepted too."})
 	def(sink.ConfigKey{Name: cfgExactlyOnceSource, Type: sink.TypeString, Default: "disabled", Importance: sink.Low, Group: groupWorker,
 		Validator: sink.OneOfIgnoringCase("disabled", "preparing", "enabled"),
 		Doc:       "Exactly-once support for source connectors. kconnect runs sink connectors only, so this setting has no effect."})
@@ -353,6 +382,13 @@ func (c *WorkerConfig) AdminListeners() []string {
 		l = []string{}
 	}
 	return l
+}
+
+// OverridePolicy returns connector.client.config.override.policy as task.OverridePolicyAll,
+// task.OverridePolicyNone or task.OverridePolicyPrincipal.
+func (c *WorkerConfig) OverridePolicy() string {
+	p, _ := overridePolicyName(c.cfg.String(cfgOverridePolicy))
+	return p
 }
 
 // TopicTracking reports topic.tracking.enable and topic.tracking.allow.reset.

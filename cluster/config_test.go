@@ -243,12 +243,54 @@ func TestClientProps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := h.taskSettings(nil)
+	ts := h.taskSettings()
 	if ts.KeyConverter.Class != "org.apache.kafka.connect.json.JsonConverter" || !reflect.DeepEqual(ts.KeyConverter.Config, map[string]string{"schemas.enable": "false"}) {
 		t.Errorf("key converter = %+v", ts.KeyConverter)
 	}
 	if ts.HeaderConverter.Class != simpleHeaderConverter || ts.GroupID != "connect-cluster" || ts.OffsetFlushInterval != time.Minute {
 		t.Errorf("task settings = %+v", ts)
+	}
+	// Tasks get the raw properties, to lay each connector's overrides over them.
+	if !reflect.DeepEqual(ts.ConsumerProps, consumer) || !reflect.DeepEqual(ts.ProducerProps, cfg.clientProps("producer.")) || ts.ProducerProps["acks"] != "all" {
+		t.Errorf("task client props: consumer %v, producer %v", ts.ConsumerProps, ts.ProducerProps)
+	}
+	if ts.OverridePolicy != "All" || ts.ShutdownTimeout != 5*time.Second {
+		t.Errorf("policy %q, shutdown timeout %v", ts.OverridePolicy, ts.ShutdownTimeout)
+	}
+}
+
+func TestOverridePolicyNames(t *testing.T) {
+	for _, c := range []struct{ value, want string }{
+		{"All", "All"},
+		{"None", "None"},
+		{" Principal ", "Principal"},
+		{"PrincipalConnectorClientConfigOverridePolicy", "Principal"},
+		{"org.apache.kafka.connect.connector.policy.NoneConnectorClientConfigOverridePolicy", "None"},
+		{"org.apache.kafka.connect.connector.policy.AllConnectorClientConfigOverridePolicy", "All"},
+		{"all", ""},
+		{"com.example.MyPolicy", ""},
+	} {
+		cfg, err := ParseWorkerConfig(with(minimalWorker(), "connector.client.config.override.policy", c.value))
+		switch {
+		case c.want == "" && (err == nil || !strings.Contains(err.Error(), "Invalid value "+strings.TrimSpace(c.value)+" for configuration connector.client.config.override.policy")):
+			t.Errorf("%q: %v", c.value, err)
+		case c.want != "" && err != nil:
+			t.Errorf("%q: %v", c.value, err)
+		case c.want != "" && cfg.OverridePolicy() != c.want:
+			t.Errorf("%q: policy %q, want %q", c.value, cfg.OverridePolicy(), c.want)
+		}
+	}
+	cfg, err := ParseWorkerConfig(with(minimalWorker(), "task.shutdown.graceful.timeout.ms", "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, _ := sink.NewRegistry()
+	h, err := New(cfg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := h.taskSettings().ShutdownTimeout; got <= 0 || got > time.Millisecond {
+		t.Errorf("a zero graceful timeout gives the tasks %v, want the least possible", got)
 	}
 }
 

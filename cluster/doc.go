@@ -19,7 +19,8 @@
 // the members and a config snapshot; member.go is the group member; herder.go holds the herder
 // loop and its request queue; rebalance.go joins the group and applies assignments and config
 // changes; leader.go holds what only the leader does; worker.go starts and stops connectors and
-// tasks; endpoints.go answers the REST API; validate.go validates connector configurations.
+// tasks; endpoints.go answers the REST API; validate.go validates connector configurations;
+// health.go answers GET /health and stage.go records what the herder goroutine is doing.
 //
 // # Concurrency
 //
@@ -81,5 +82,9 @@
 // Locks are never nested: the queue mutex (qmu), the pending-updates mutex (umu) and each
 // connector runner's command mutex are each held only to copy a few fields. Values other
 // goroutines read — the stores, the Kafka cluster id, the generation, the leader URL, the
-// protocol and the session key — are published through atomics.
+// protocol, the session key and the stage (what the herder goroutine is doing, which request
+// timeouts and GET /health report, stage.go) — are published through atomics.
+//
+// Health (health.go) runs a no-op through the request queue with a 10 s budget: the herder is
+// healthy when its goroutine serves requests.
 package cluster

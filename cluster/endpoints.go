@@ -8,6 +8,7 @@ import (
 
 	"github.com/kconnect/kconnect/sink"
 	"github.com/kconnect/kconnect/storage"
+	"github.com/kconnect/kconnect/task"
 )
 
 // The methods below are what the REST API asks of the herder (rest.Herder). Those Java runs on
@@ -99,6 +100,7 @@ func (h *Herder) PutConnectorConfig(ctx context.Context, name string, config map
 		}
 		wctx, cancel := h.leaderCtx(ctx)
 		defer cancel()
+		defer h.beginStage("writing a config for connector " + name + " to the config topic")()
 		if err := h.configStore().PutConnectorConfig(wctx, name, config, initial); err != nil {
 			return err
 		}
@@ -149,6 +151,7 @@ func (h *Herder) DeleteConnector(ctx context.Context, name string) error {
 		}
 		wctx, cancel := h.leaderCtx(ctx)
 		defer cancel()
+		defer h.beginStage("removing the config for connector " + name + " from the config topic")()
 		return h.configStore().RemoveConnectorConfig(wctx, name)
 	})
 }
@@ -225,6 +228,7 @@ func (h *Herder) PutTaskConfigs(ctx context.Context, name string, configs []map[
 		}
 		wctx, cancel := h.leaderCtx(ctx)
 		defer cancel()
+		defer h.beginStage("writing task configs for connector " + name + " to the config topic")()
 		return h.configStore().PutTaskConfigs(wctx, name, configs)
 	})
 }
@@ -398,7 +402,15 @@ func (h *Herder) ResetConnectorTopics(_ context.Context, name string) error {
 	return nil
 }
 
-// Plugins lists the installed connector plugins, sorted by class.
+// Plugin types of the converters, as GET /connector-plugins?connectorsOnly=false lists them.
+const (
+	pluginTypeConverter       = "converter"
+	pluginTypeHeaderConverter = "header_converter"
+)
+
+// Plugins lists the plugins of this worker in Java's order: sink connectors, source connectors
+// (none), transformations and predicates (none), converters, header converters, each group
+// sorted by class. The built-in converters carry the worker's version, as Java's carry Kafka's.
 func (h *Herder) Plugins() []PluginInfo {
 	var out []PluginInfo
 	for _, p := range h.plugins.Plugins() {
@@ -412,15 +424,30 @@ func (h *Herder) Plugins() []PluginInfo {
 		}
 		out = append(out, PluginInfo{Class: p.Class, Type: typ, Version: v})
 	}
+	rank := map[string]int{string(sink.PluginTypeSink): 0, "source": 1}
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Type] < rank[out[j].Type] })
+	version := h.opts.version
+	if version == "undefined" {
+		version = ""
+	}
+	for _, class := range task.Converters() {
+		out = append(out, PluginInfo{Class: class, Type: pluginTypeConverter, Version: version})
+	}
+	for _, class := range task.HeaderConverters() {
+		out = append(out, PluginInfo{Class: class, Type: pluginTypeHeaderConverter, Version: version})
+	}
 	return out
 }
 
-// PluginConfig returns a plugin's config definition: its own keys, then the framework's
-// connector keys it does not declare itself.
+// PluginConfig returns a plugin's config definition. For a connector: its own keys, then the
+// framework's connector keys it does not declare itself. For a converter (by class name or
+// alias): its own keys, with converter.type, which the worker sets, among them.
 func (h *Herder) PluginConfig(name string) ([]sink.ConfigKey, error) {
-	p, ok := h.plugins.Lookup(name)
-	if !ok {
-		return nil, errorf(KindNotFound, "Unknown plugin %s.", name)
+	if p, ok := h.plugins.Lookup(name); ok {
+		return p.Config.Extend(connectorDef()).Keys(), nil
 	}
-	return p.Config.Extend(connectorDef()).Keys(), nil
+	if def, ok := task.ConverterConfigDef(name); ok {
+		return def.Keys(), nil
+	}
+	return nil, errorf(KindNotFound, "Unknown plugin %s.", name)
 }

@@ -50,6 +50,15 @@ func errUnknownConnectorColon(name string) *Error {
 
 func errRebalanceNeeded() *Error { return errorf(KindRebalanceNeeded, msgRebalanceExpected) }
 
+// errRequestTimedOut is the 500 of a request the herder goroutine did not run in time, with
+// what it was doing meanwhile, in the words of Java's HerderRequestHandler (no final period).
+func errRequestTimedOut(s *stage) *Error {
+	if s == nil {
+		return errorf(KindTimeout, msgRequestTimedOut)
+	}
+	return errorf(KindTimeout, "%s. %s", msgRequestTimedOut, strings.TrimSuffix(s.summary(), "."))
+}
+
 func errStaleConfig() *Error { return errorf(KindConflict, msgStaleConfig) }
 
 // errInvalidConfig is the 400 a create or update answers when validation found errors.
@@ -102,9 +111,11 @@ func renderConfigMap(config map[string]string) string {
 	return b.String()
 }
 
-// looksSecret reports whether a config key probably holds a secret.
+// looksSecret reports whether a config key probably holds a secret: a password, key, token,
+// JAAS config or SAS signature. "sasl" settings other than the JAAS config (mechanism, ...) are
+// not secrets.
 func looksSecret(key string) bool {
-	k := strings.ToLower(key)
+	k := strings.ReplaceAll(strings.ToLower(key), "sasl", "")
 	for _, s := range []string{"password", "secret", "appkey", "app.key", "token", "jaas", "credential", "sas", "private"} {
 		if strings.Contains(k, s) {
 			return true

@@ -63,6 +63,7 @@ type Herder struct {
 	maxDelay        time.Duration
 	keyTTL          time.Duration
 	shutdownTimeout time.Duration
+	topicTracking   bool // topic.tracking.enable
 
 	ready     chan struct{}
 	readyOnce sync.Once
@@ -76,6 +77,7 @@ type Herder struct {
 	leaderURL  atomic.Pointer[string]
 	sessioned  atomic.Bool // the group runs the sessioned protocol: internal requests are signed
 	sessionKey atomic.Pointer[storage.SessionKey]
+	stage      atomic.Pointer[stage] // what the herder goroutine is doing or did last
 
 	// The request queue: REST callers and internal events enqueue, the herder goroutine runs.
 	qmu    sync.Mutex
@@ -187,6 +189,7 @@ func New(cfg *WorkerConfig, plugins *sink.Registry, opts ...Option) (*Herder, er
 		ready:           make(chan struct{}),
 		wake:            make(chan struct{}, 1),
 	}
+	h.topicTracking, _ = cfg.TopicTracking()
 	h.log = o.logger.With("logger", "cluster", "worker_id", h.workerID)
 	switch cfg.ConnectProtocol() {
 	case protocolEager:
@@ -234,9 +237,13 @@ func (h *Herder) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("configuring the Kafka admin client: %w", err)
 	}
-	consumerOpts, err := kafkaprops.ClientOpts(h.cfg.clientProps("consumer."))
-	if err != nil {
+	// Task clients translate these with each connector's overrides; checked here so a bad
+	// worker setting stops the worker rather than failing every task.
+	if _, err := kafkaprops.ClientOpts(h.cfg.clientProps("consumer.")); err != nil {
 		return fmt.Errorf("configuring task consumers: %w", err)
+	}
+	if _, err := kafkaprops.ClientOpts(h.cfg.clientProps("producer.")); err != nil {
+		return fmt.Errorf("configuring task producers: %w", err)
 	}
 	idBase := h.cfg.clientIDBase()
 	adminClient, err := kgo.NewClient(slices.Concat(adminOpts, []kgo.Opt{kgo.ClientID(idBase + "shared-admin"), kgo.WithLogger(kafkaprops.Logger(h.log))})...)
@@ -246,7 +253,10 @@ func (h *Herder) Run(ctx context.Context) error {
 	defer adminClient.Close()
 	adm := kadm.NewClient(adminClient)
 
-	if err := h.ensureTopics(ctx, adm); err != nil {
+	endStage := h.beginStage("creating or checking the internal topics")
+	err = h.ensureTopics(ctx, adm)
+	endStage()
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil // asked to stop while starting
 		}
@@ -261,7 +271,9 @@ func (h *Herder) Run(ctx context.Context) error {
 		h.log.Warn("reading the Kafka cluster id failed", "error", err)
 	}
 
+	endStage = h.beginStage("reading the config and status topics to their ends")
 	st, err := h.startStores(ctx, base, idBase)
+	endStage()
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -300,7 +312,7 @@ func (h *Herder) Run(ctx context.Context) error {
 		forwards:       map[string]context.CancelFunc{},
 		restarts:       map[string]storage.RestartRequest{},
 	}
-	h.st.worker = newWorker(h, h.taskSettings(consumerOpts))
+	h.st.worker = newWorker(h, h.taskSettings())
 	if h.offered[0] == subprotocolDefault {
 		h.log.Info("the worker runs the eager rebalancing protocol (connect.protocol=eager)")
 	}
@@ -317,17 +329,22 @@ func (h *Herder) Run(ctx context.Context) error {
 // topic backs off before it gives up its work (Java's BACKOFF_RETRIES).
 const backoffRetries = 5
 
-func (h *Herder) taskSettings(consumerOpts []kgo.Opt) task.WorkerSettings {
+// taskSettings are the worker settings every task shares; the tasks only read the maps.
+func (h *Herder) taskSettings() task.WorkerSettings {
 	spec := func(key string) task.ConverterSpec {
 		return task.ConverterSpec{Class: h.cfg.cfg.String(key), Config: sink.WithPrefix(h.cfg.props, key+".")}
 	}
 	return task.WorkerSettings{
-		WorkerID:            h.workerID,
-		GroupID:             h.cfg.GroupID(),
-		ClientOpts:          slices.Clip(consumerOpts), // shared by every task: appends must copy
-		KeyConverter:        spec(cfgKeyConverter),
-		ValueConverter:      spec(cfgValueConverter),
-		HeaderConverter:     spec(cfgHeaderConverter),
+		WorkerID:        h.workerID,
+		GroupID:         h.cfg.GroupID(),
+		ConsumerProps:   h.cfg.clientProps("consumer."),
+		ProducerProps:   h.cfg.clientProps("producer."),
+		OverridePolicy:  h.cfg.OverridePolicy(),
+		KeyConverter:    spec(cfgKeyConverter),
+		ValueConverter:  spec(cfgValueConverter),
+		HeaderConverter: spec(cfgHeaderConverter),
+		// Zero would mean the task's default; the worker's 0 means no grace at all.
+		ShutdownTimeout:     max(h.shutdownTimeout, time.Millisecond),
 		OffsetFlushInterval: h.cfg.duration(cfgOffsetFlushInterval),
 		OffsetFlushTimeout:  h.cfg.duration(cfgOffsetFlushTimeout),
 	}
@@ -578,15 +595,29 @@ func (h *Herder) closeQueue() {
 }
 
 // call runs fn on the herder goroutine and waits for it, for the caller's ctx and at most
-// requestTimeout. fn's error is the answer.
+// requestTimeout. fn's error is the answer. A timeout says what the herder goroutine was doing,
+// as Java's "Request timed out" does.
 func (h *Herder) call(ctx context.Context, fn func(ctx context.Context) error) error {
+	err := h.callWithin(ctx, requestTimeout, fn)
+	if errors.Is(err, errNotRun) {
+		return errRequestTimedOut(h.stage.Load())
+	}
+	return err
+}
+
+// errNotRun is callWithin's answer when the herder goroutine did not run the request in time.
+var errNotRun = errors.New("the herder goroutine did not run the request in time")
+
+// callWithin runs fn on the herder goroutine and waits for it, for the caller's ctx and at most
+// d; then it returns errNotRun.
+func (h *Herder) callWithin(ctx context.Context, d time.Duration, fn func(ctx context.Context) error) error {
 	var err error
 	r := &request{done: make(chan struct{})}
 	r.fn = func(hctx context.Context) { err = fn(hctx) }
 	if e := h.enqueue(r); e != nil {
 		return e
 	}
-	t := time.NewTimer(requestTimeout)
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-r.done:
@@ -599,7 +630,7 @@ func (h *Herder) call(ctx context.Context, fn func(ctx context.Context) error) e
 		return ctx.Err()
 	case <-t.C:
 		r.cancelled.Store(true)
-		return errorf(KindTimeout, msgRequestTimedOut)
+		return errNotRun
 	}
 }
 

@@ -131,6 +131,7 @@ func (h *Herder) maybeDistributeSessionKey() {
 		return
 	}
 	next := storage.SessionKey{Key: raw, Algorithm: alg, Created: now}
+	defer h.beginStage("writing a new session key to the config topic")()
 	ctx, cancel := h.leaderCtx(h.st.runCtx)
 	ctx, cancelT := context.WithTimeout(ctx, 30*time.Second)
 	err := h.configStore().PutSessionKey(ctx, next)

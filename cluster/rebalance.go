@@ -42,7 +42,9 @@ func (h *Herder) rebalance(ctx context.Context) error {
 		protocols = append(protocols, JoinProtocol{Name: name, Metadata: encodeMetadata(md)})
 	}
 
+	endStage := h.beginStage("ensuring membership in the cluster")
 	res, err := h.st.member.Join(ctx, protocols, h.performAssignment)
+	endStage()
 	if err != nil {
 		h.st.assignment = nil
 		h.st.rejoinRequested = true
@@ -235,9 +237,11 @@ func (h *Herder) handleRebalanceCompleted(ctx context.Context) bool {
 // group back; meanwhile it still answers requests.
 func (h *Herder) readConfigToEnd(ctx context.Context) bool {
 	h.log.Info("reading the config topic to its end", "local_offset", h.st.configState.Offset)
+	endStage := h.beginStage("reading to the end of the config topic")
 	rctx, cancel := context.WithTimeout(ctx, h.syncTimeout)
 	err := h.configStore().Refresh(rctx)
 	cancel()
+	endStage()
 	if err == nil {
 		h.setConfigState(h.configStore().Snapshot())
 		h.log.Info("read the config topic to its end", "offset", h.st.configState.Offset)
@@ -278,6 +282,7 @@ func (h *Herder) setConfigState(s *storage.Snapshot) { h.st.configState = s }
 // startWork starts the assigned connectors and tasks that are not running here yet.
 func (h *Herder) startWork() {
 	h.log.Debug("starting connectors and tasks", "config_offset", h.st.assignment.ConfigOffset)
+	defer h.beginStage("starting the connectors and tasks assigned to this worker")()
 	w := h.st.worker
 	for _, c := range h.st.owned.Connectors {
 		if !w.hasConnector(c) {
@@ -441,6 +446,7 @@ func (h *Herder) buildRestartPlan(req storage.RestartRequest) (ConnectorState, b
 }
 
 func (h *Herder) flushStatuses(ctx context.Context) {
+	defer h.beginStage("flushing updates to the status topic")()
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := h.statusStore().Flush(fctx); err != nil && ctx.Err() == nil {
@@ -452,6 +458,7 @@ func (h *Herder) flushStatuses(ctx context.Context) {
 // forwarders and group membership.
 func (h *Herder) halt() {
 	h.log.Info("stopping connectors and tasks that are still assigned to this worker")
+	defer h.beginStage("stopping the worker")()
 	h.st.worker.stopAll()
 	h.st.cancelWork()
 	h.endLeadership()

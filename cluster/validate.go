@@ -3,7 +3,6 @@ package cluster
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,9 +21,9 @@ const (
 	ccReloadAction    = "config.action.reload"
 	ccTransforms      = "transforms"
 	ccPredicates      = "predicates"
-	ccTopics          = "topics"
-	ccTopicsRegex     = "topics.regex"
-	ccDLQTopic        = "errors.deadletterqueue.topic.name"
+	ccTopics          = task.TopicsConfig
+	ccTopicsRegex     = task.TopicsRegexConfig
+	ccDLQTopic        = task.DLQTopicNameConfig
 	ccTaskClass       = "task.class"
 	ccConsumerGroupOv = "consumer.override.group.id"
 
@@ -72,9 +71,6 @@ func unknownClass(v any) error {
 	}
 	return nil
 }
-
-// principalOverrides are the client settings the Principal override policy lets connectors set.
-var principalOverrides = map[string]bool{"sasl.jaas.config": true, "sasl.mechanism": true, "security.protocol": true}
 
 // frameworkConnectorDef declares the connector keys of the framework itself; task.ConfigDef
 // adds the sink task keys (topics, converters, errors.*).
@@ -140,10 +136,21 @@ func enrichedDef(config map[string]string) *sink.ConfigDef {
 }
 
 // validateConnectorConfig validates a connector configuration as create does (Java's
-// AbstractHerder.validateConnectorConfig for a sink in distributed mode): the framework keys,
-// the per-alias transform and predicate keys, the sink cross-checks, the consumer group check,
-// then the plugin's own definition and its ConfigValidator. It returns an error only when the
-// config names no known connector class; problems with values are in the result.
+// AbstractHerder.validateConnectorConfig for a sink in distributed mode). The answer has three
+// parts, in Java's order:
+//
+//  1. the connector's keys: the framework's (with per-alias transform and predicate keys), the
+//     sink cross-checks and the converter checks of task.ValidateConfig, the consumer group
+//     check, then the plugin's own definition and its ConfigValidator; values without a
+//     definition first, then every key;
+//  2. the client overrides, each checked against connector.client.config.override.policy:
+//     producer.override.* (only with a dead letter queue, whose producer they configure),
+//     consumer.override.*, admin.override.* (only with a dead letter queue);
+//  3. the settings of each converter the config names: header, key, then value converter.
+//
+// It returns an error only when the config names no known connector class; problems with
+// values are in the result. error_count counts messages in part 1 and, as Java does, configs
+// with errors in parts 2 and 3.
 func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos, *sink.Plugin, error) {
 	class, ok := config[ccConnectorClass]
 	if !ok {
@@ -157,6 +164,13 @@ func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos,
 
 	def := enrichedDef(config)
 	values := def.Validate(config)
+	ownValues := len(values)
+	// The sink cross-checks (topics, topics.regex, dead letter queue) land on the framework's
+	// values; the converters' own settings come after them.
+	values = task.ValidateConfig(config, values)
+	converterValues := values[ownValues:]
+	values = values[:ownValues]
+
 	byName := map[string]*sink.ConfigValue{}
 	for i := range values {
 		byName[values[i].Name] = &values[i]
@@ -173,14 +187,8 @@ func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos,
 				return
 			}
 		}
-		raw, has := config[key]
-		cv := sink.ConfigValue{Name: key, RecommendedValues: []string{}, Errors: []string{msg}, Visible: true}
-		if has {
-			if looksSecret(key) {
-				raw = "[hidden]" // no definition says whether it is a password; assume it
-			}
-			cv.Value = &raw
-		}
+		cv := overrideValue(config, key)
+		cv.Errors = []string{msg}
 		orphans = append(orphans, cv)
 	}
 
@@ -192,52 +200,6 @@ func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos,
 		}
 	} else if name := strings.TrimSpace(config[ccName]); "connect-"+name == group {
 		addError(ccName, fmt.Sprintf("Consumer group for sink connector named %s conflicts with Connect worker group %s", name, group))
-	}
-
-	// Client overrides must be allowed by connector.client.config.override.policy.
-	policy := h.cfg.cfg.String(cfgOverridePolicy)
-	for _, key := range sortedKeysOf(config) {
-		for _, prefix := range []string{"producer.override.", "consumer.override.", "admin.override."} {
-			name, ok := strings.CutPrefix(key, prefix)
-			if !ok {
-				continue
-			}
-			if policy == "None" || policy == "Principal" && !principalOverrides[name] {
-				addError(key, fmt.Sprintf("The '%s' policy does not allow '%s' to be overridden", policy, name))
-			}
-		}
-	}
-
-	// topics xor topics.regex, and the dead letter queue must not be an input.
-	topics, regex := config[ccTopics], config[ccTopicsRegex]
-	hasTopics, hasRegex := strings.TrimSpace(topics) != "", strings.TrimSpace(regex) != ""
-	if hasTopics && hasRegex {
-		msg := ccTopics + " and " + ccTopicsRegex + " are mutually exclusive options, but both are set."
-		addError(ccTopics, msg)
-		addError(ccTopicsRegex, msg)
-	}
-	if !hasTopics && !hasRegex {
-		msg := "Must configure one of " + ccTopics + " or " + ccTopicsRegex
-		addError(ccTopics, msg)
-		addError(ccTopicsRegex, msg)
-	}
-	if dlq := strings.TrimSpace(config[ccDLQTopic]); dlq != "" {
-		if hasTopics {
-			l, _ := sink.ParseValue(sink.TypeList, topics)
-			for _, t := range l.([]string) {
-				if t == dlq {
-					addError(ccTopics, fmt.Sprintf("The DLQ topic '%s' may not be included in the list of topics ('%s=[%s]') consumed by the connector",
-						dlq, ccTopics, strings.Join(l.([]string), ", ")))
-					break
-				}
-			}
-		}
-		if hasRegex {
-			if re, err := regexp.Compile("^(?:" + regex + ")$"); err == nil && re.MatchString(dlq) {
-				addError(ccTopicsRegex, fmt.Sprintf("The DLQ topic '%s' may not be included in the regex matching the topics ('%s=%s') consumed by the connector",
-					dlq, ccTopicsRegex, regex))
-			}
-		}
 	}
 
 	// The plugin's own keys; its ConfigValidator may add cross-field errors.
@@ -276,13 +238,15 @@ func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos,
 	for _, g := range groups {
 		seenGroup[g] = true
 	}
-	for _, g := range plugin.Config.Groups() {
-		if !seenGroup[g] {
+	addGroup := func(g string) {
+		if g != "" && !seenGroup[g] {
 			seenGroup[g] = true
 			groups = append(groups, g)
 		}
 	}
-	infos.Groups = groups
+	for _, g := range plugin.Config.Groups() {
+		addGroup(g)
+	}
 	for i := range orphans {
 		v := orphans[i]
 		infos.ErrorCount += len(v.Errors)
@@ -298,7 +262,70 @@ func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos,
 		}
 		infos.Configs = append(infos.Configs, ci)
 	}
+
+	// Client overrides under the worker's policy. kconnect has no definitions of the Kafka
+	// clients' settings, so these entries carry values only.
+	policy := h.cfg.OverridePolicy()
+	hasDLQ := strings.TrimSpace(config[ccDLQTopic]) != ""
+	for _, prefix := range []struct {
+		name string
+		used bool
+	}{{task.ProducerOverridePrefix, hasDLQ}, {task.ConsumerOverridePrefix, true}, {adminOverridePrefix, hasDLQ}} {
+		if !prefix.used {
+			continue
+		}
+		for _, key := range sortedKeysOf(sink.WithPrefix(config, prefix.name)) {
+			v := overrideValue(config, prefix.name+key)
+			if !task.ClientOverrideAllowed(policy, key) {
+				v.Errors = append(v.Errors, task.ClientOverrideError(policy, key))
+				infos.ErrorCount++
+			}
+			infos.Configs = append(infos.Configs, ConfigInfo{Value: &v})
+		}
+	}
+
+	// The converters' settings, with their definitions under the prefixed names.
+	for i := range converterValues {
+		v := converterValues[i]
+		ci := ConfigInfo{Value: &v}
+		for _, key := range []string{task.HeaderConverterConfig, task.KeyConverterConfig, task.ValueConverterConfig} {
+			name, ok := strings.CutPrefix(v.Name, key+".")
+			if !ok {
+				continue
+			}
+			if cdef, ok := task.ConverterConfigDef(config[key]); ok {
+				if k, ok := cdef.Key(name); ok {
+					k.Name = v.Name
+					ci.Definition = &k
+					addGroup(k.Group)
+				}
+			}
+			break
+		}
+		if len(v.Errors) > 0 {
+			infos.ErrorCount++
+		}
+		infos.Configs = append(infos.Configs, ci)
+	}
+	infos.Groups = groups
 	return infos, plugin, nil
+}
+
+// adminOverridePrefix prefixes the admin client settings a connector overrides (used for its
+// dead letter queue topic).
+const adminOverridePrefix = "admin.override."
+
+// overrideValue is the value entry of a key without a definition: the raw value, hidden when
+// the key looks secret (no definition says whether it is a password; assume it).
+func overrideValue(config map[string]string, key string) sink.ConfigValue {
+	cv := sink.ConfigValue{Name: key, RecommendedValues: []string{}, Errors: []string{}, Visible: true}
+	if raw, has := config[key]; has {
+		if looksSecret(key) {
+			raw = "[hidden]"
+		}
+		cv.Value = &raw
+	}
+	return cv
 }
 
 func (h *Herder) pluginClasses() []string {

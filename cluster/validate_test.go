@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -106,37 +107,136 @@ func TestValidateConnectorConfig(t *testing.T) {
 }
 
 func TestValidateClientOverridePolicy(t *testing.T) {
+	const secret = "pa55-w0rd"
+	jaas := `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="` + secret + `";`
 	config := map[string]string{"name": "x", "connector.class": testSinkClass, "topics": "t",
-		"consumer.override.max.poll.records": "10", "consumer.override.sasl.jaas.config": "secret", "producer.override.acks": "all"}
+		"consumer.override.max.poll.records": "10", "consumer.override.sasl.jaas.config": jaas,
+		"consumer.override.security.protocol": "SASL_SSL", "producer.override.acks": "all", "admin.override.retries": "3"}
+	withDLQ := with(config, "errors.deadletterqueue.topic.name", "dlq")
+	notAllowed := func(policy, name string) []string {
+		return []string{"The '" + policy + "' policy does not allow '" + name + "' to be overridden in the connector configuration."}
+	}
 	cases := []struct {
-		policy string
-		want   map[string][]string
+		name, policy string
+		config       map[string]string
+		want         map[string][]string
+		overrides    []string // the override entries, in order
 	}{
-		{"All", map[string][]string{}},
-		{"None", map[string][]string{
-			"!consumer.override.max.poll.records": {"The 'None' policy does not allow 'max.poll.records' to be overridden"},
-			"!consumer.override.sasl.jaas.config": {"The 'None' policy does not allow 'sasl.jaas.config' to be overridden"},
-			"!producer.override.acks":             {"The 'None' policy does not allow 'acks' to be overridden"}}},
-		{"Principal", map[string][]string{
-			"!consumer.override.max.poll.records": {"The 'Principal' policy does not allow 'max.poll.records' to be overridden"},
-			"!producer.override.acks":             {"The 'Principal' policy does not allow 'acks' to be overridden"}}},
+		{"All", "All", config, map[string][]string{},
+			[]string{"consumer.override.max.poll.records", "consumer.override.sasl.jaas.config", "consumer.override.security.protocol"}},
+		// Without a dead letter queue the producer and admin overrides configure nothing and
+		// are not checked, as in Java.
+		{"None", "None", config, map[string][]string{
+			"!consumer.override.max.poll.records":  notAllowed("None", "max.poll.records"),
+			"!consumer.override.sasl.jaas.config":  notAllowed("None", "sasl.jaas.config"),
+			"!consumer.override.security.protocol": notAllowed("None", "security.protocol")}, nil},
+		{"Principal", "Principal", config, map[string][]string{
+			"!consumer.override.max.poll.records": notAllowed("Principal", "max.poll.records")}, nil},
+		{"Principal with a dead letter queue", "Principal", withDLQ, map[string][]string{
+			"!producer.override.acks":             notAllowed("Principal", "acks"),
+			"!consumer.override.max.poll.records": notAllowed("Principal", "max.poll.records"),
+			"!admin.override.retries":             notAllowed("Principal", "retries")},
+			[]string{"producer.override.acks", "consumer.override.max.poll.records", "consumer.override.sasl.jaas.config",
+				"consumer.override.security.protocol", "admin.override.retries"}},
+		{"class name", "org.apache.kafka.connect.connector.policy.PrincipalConnectorClientConfigOverridePolicy", config, map[string][]string{
+			"!consumer.override.max.poll.records": notAllowed("Principal", "max.poll.records")}, nil},
 	}
 	for _, c := range cases {
-		t.Run(c.policy, func(t *testing.T) {
+		t.Run(c.name, func(t *testing.T) {
 			h := newIdleHerder(t, "connector.client.config.override.policy", c.policy)
-			infos, _, err := h.validateConnectorConfig(config)
+			infos, _, err := h.validateConnectorConfig(c.config)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := errorsOf(infos); !reflect.DeepEqual(got, c.want) {
 				t.Fatalf("errors %q, want %q", got, c.want)
 			}
-			for _, ci := range infos.Configs {
-				if ci.Value != nil && ci.Value.Name == "consumer.override.sasl.jaas.config" && *ci.Value.Value != "[hidden]" {
+			if infos.ErrorCount != len(c.want) {
+				t.Errorf("error_count %d, want %d (one per refused setting)", infos.ErrorCount, len(c.want))
+			}
+			// The override entries follow the connector's keys.
+			var overrides []string
+			lastDefined := -1
+			for i, ci := range infos.Configs {
+				if ci.Definition != nil {
+					lastDefined = i
+				}
+			}
+			for _, ci := range infos.Configs[lastDefined+1:] {
+				overrides = append(overrides, ci.Value.Name)
+				if ci.Value.Name == "consumer.override.sasl.jaas.config" && *ci.Value.Value != "[hidden]" {
 					t.Errorf("a JAAS config is echoed: %q", *ci.Value.Value)
 				}
 			}
+			if c.overrides != nil && !reflect.DeepEqual(overrides, c.overrides) {
+				t.Errorf("override entries %q, want %q", overrides, c.overrides)
+			}
+			if len(c.want) == 0 {
+				return // creating would need a running herder
+			}
+			// Create refuses the config with Java's message, which names no value.
+			_, _, err = h.PutConnectorConfig(context.Background(), "x", c.config, false, nil)
+			var herr *Error
+			if !errors.As(err, &herr) || herr.Kind != KindBadRequest ||
+				!strings.HasPrefix(herr.Message, "Connector configuration is invalid and contains the following "+strconv.Itoa(len(c.want))+" error(s):\n") ||
+				!strings.Contains(herr.Message, "\n"+notAllowed(map[bool]string{true: "None", false: "Principal"}[c.policy == "None"], "max.poll.records")[0]+"\n") {
+				t.Errorf("create: %v", err)
+			}
+			if strings.Contains(herr.Message, secret) {
+				t.Errorf("the create error shows the password: %s", herr.Message)
+			}
 		})
+	}
+}
+
+// TestValidateConverterSettings: a converter the connector names has its own settings checked,
+// reported under their prefixed names with the converter's definitions, after everything else.
+func TestValidateConverterSettings(t *testing.T) {
+	h := newIdleHerder(t)
+	config := map[string]string{"name": "x", "connector.class": testSinkClass, "topics": "t",
+		"value.converter": "org.apache.kafka.connect.json.JsonConverter", "value.converter.schemas.enable": "sometimes",
+		"value.converter.decimal.format": "HEX", "key.converter": "StringConverter"}
+	infos, _, err := h.validateConnectorConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{
+		"value.converter.schemas.enable": {"Invalid value sometimes for configuration schemas.enable: Expected value to be either true or false"},
+		"value.converter.decimal.format": {"Invalid value HEX for configuration decimal.format: String must be one of (case insensitive): BASE64, NUMERIC"},
+	}
+	got := errorsOf(infos)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("errors\n%q\nwant\n%q", got, want)
+	}
+	if infos.ErrorCount != 2 {
+		t.Errorf("error_count %d", infos.ErrorCount)
+	}
+	var names []string
+	for _, ci := range infos.Configs {
+		if ci.Value != nil && (strings.HasPrefix(ci.Value.Name, "key.converter.") || strings.HasPrefix(ci.Value.Name, "value.converter.")) {
+			names = append(names, ci.Value.Name)
+			if ci.Definition == nil || ci.Definition.Name != ci.Value.Name {
+				t.Errorf("%s: definition %+v", ci.Value.Name, ci.Definition)
+			}
+		}
+	}
+	wantNames := []string{"key.converter.converter.type", "key.converter.converter.encoding",
+		"value.converter.converter.type", "value.converter.schemas.enable", "value.converter.schemas.cache.size",
+		"value.converter.decimal.format", "value.converter.replace.null.with.default"}
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Errorf("converter entries %q, want %q", names, wantNames)
+	}
+	last := infos.Configs[len(infos.Configs)-1]
+	if last.Value.Name != "value.converter.replace.null.with.default" || *last.Value.Value != "true" {
+		t.Errorf("last entry %+v", last.Value)
+	}
+	if !contains(infos.Groups, "Schemas") || !contains(infos.Groups, "Serialization") {
+		t.Errorf("groups %q lack the converter's", infos.Groups)
+	}
+	// The same errors refuse a create.
+	_, _, err = h.PutConnectorConfig(context.Background(), "x", config, false, nil)
+	if err == nil || !strings.Contains(err.Error(), "contains the following 2 error(s):\nInvalid value sometimes for configuration schemas.enable") {
+		t.Errorf("create: %v", err)
 	}
 }
 
@@ -155,11 +255,18 @@ func TestValidateShape(t *testing.T) {
 		t.Errorf("first entry %+v", infos.Configs[0])
 	}
 	var names []string
-	for _, ci := range infos.Configs[1:] {
+	rest := infos.Configs[1:]
+	for len(rest) > 0 && rest[0].Definition != nil {
+		ci := rest[0]
+		rest = rest[1:]
 		names = append(names, ci.Definition.Name)
 		if ci.Value == nil || ci.Value.Name != ci.Definition.Name {
 			t.Errorf("%s: value %+v", ci.Definition.Name, ci.Value)
 		}
+	}
+	// Then the client overrides, checked against the policy.
+	if len(rest) != 1 || rest[0].Value.Name != "consumer.override.group.id" || *rest[0].Value.Value != "connect-cluster" || len(rest[0].Value.Errors) != 0 {
+		t.Errorf("override entries %+v", rest)
 	}
 	if names[0] != "name" || names[1] != "connector.class" || names[2] != "tasks.max" {
 		t.Errorf("framework keys first: %q", names)
@@ -168,7 +275,7 @@ func TestValidateShape(t *testing.T) {
 		t.Errorf("plugin keys last: %q", names)
 	}
 	for _, ci := range infos.Configs[1:] {
-		if ci.Definition.Name == "tasks.max" && *ci.Value.Value != "1" {
+		if ci.Definition != nil && ci.Definition.Name == "tasks.max" && *ci.Value.Value != "1" {
 			t.Errorf("tasks.max value %q", *ci.Value.Value)
 		}
 	}
@@ -226,7 +333,8 @@ func TestValidateConfigEndpoint(t *testing.T) {
 
 func TestPluginsAndPluginConfig(t *testing.T) {
 	h := newIdleHerder(t)
-	if got := h.Plugins(); !reflect.DeepEqual(got, []PluginInfo{{Class: testSinkClass, Type: "sink", Version: "1.0.0"}}) {
+	// Connectors first; the converters follow (TestPluginsListConverters).
+	if got := h.Plugins(); !reflect.DeepEqual(got[0], PluginInfo{Class: testSinkClass, Type: "sink", Version: "1.0.0"}) {
 		t.Errorf("plugins %+v", got)
 	}
 	keys, err := h.PluginConfig("TestSink")

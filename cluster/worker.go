@@ -109,6 +109,7 @@ func (w *worker) stopTasks(ids []storage.ConnectorTaskID) {
 	if len(running) == 0 {
 		return
 	}
+	defer w.h.beginStage(fmt.Sprintf("stopping %d task(s)", len(running)))()
 	deadline := time.NewTimer(w.h.shutdownTimeout)
 	defer deadline.Stop()
 	for _, t := range running {
@@ -152,6 +153,7 @@ func (w *worker) stopConnector(name string) {
 		return
 	}
 	r.post(connectorCmd{stop: true})
+	defer w.h.beginStage("stopping connector " + name)()
 	t := time.NewTimer(w.h.shutdownTimeout)
 	defer t.Stop()
 	select {
@@ -220,7 +222,7 @@ func (h *Herder) startTask(id storage.ConnectorTaskID) {
 		return
 	}
 	tr := &taskRunner{id: id, done: make(chan struct{})}
-	listener := &taskStatus{h: h, runner: tr}
+	listener := &taskStatus{h: h, runner: tr, written: map[string]time.Time{}}
 	t, err := task.New(task.Config{
 		Connector:       id.Connector,
 		Task:            id.Task,
@@ -274,10 +276,41 @@ type taskRunner struct {
 
 // taskStatus writes a task's state changes to the status topic (Java's Worker task status
 // listener): RUNNING and PAUSED unconditionally, FAILED and UNASSIGNED only if no newer owner
-// wrote one (putSafe).
+// wrote one (putSafe). It also records the topics the task consumes (KIP-558).
 type taskStatus struct {
 	h      *Herder
 	runner *taskRunner
+	// written holds when this task recorded a topic the status store has not read back yet;
+	// only the task's goroutine (TopicUsed) touches it.
+	written map[string]time.Time
+}
+
+// topicReadBack is how long a recorded topic may take to appear in the status store before the
+// task records it again. Tests shorten it.
+var topicReadBack = 5 * time.Second
+
+// TopicUsed records in the status topic that the task's connector consumes topic
+// (status-topic-<topic>:connector-<name>), unless the topic is recorded already: Java's
+// WorkerTask.recordActiveTopic, so each (connector, topic) is written once, and again after a
+// reset (PUT /connectors/{name}/topics/reset). Nothing is written when topic.tracking.enable
+// is false.
+func (s *taskStatus) TopicUsed(topic string) {
+	if !s.h.topicTracking || s.runner.abandoned.Load() {
+		return
+	}
+	store := s.h.statusStore()
+	for _, t := range store.Topics(s.runner.id.Connector) {
+		if t.Topic == topic {
+			delete(s.written, topic)
+			return
+		}
+	}
+	now := time.Now()
+	if at, ok := s.written[topic]; ok && now.Sub(at) < topicReadBack {
+		return // written a moment ago and not read back yet
+	}
+	s.written[topic] = now
+	store.PutTopic(storage.TopicStatus{Topic: topic, Connector: s.runner.id.Connector, Task: s.runner.id.Task, DiscoverTimestamp: now})
 }
 
 func (s *taskStatus) put(state storage.State, trace string, safe bool) {
@@ -540,9 +573,11 @@ func (h *Herder) onTaskConfigs(ctx context.Context, r *connectorRunner, configs 
 	}
 	h.log.Info("storing new task configs", "connector", r.name, "tasks", len(full))
 	if h.isLeader() {
+		endStage := h.beginStage("writing task configs for connector " + r.name + " to the config topic")
 		wctx, cancel := h.leaderCtx(ctx)
 		err := h.configStore().PutTaskConfigs(wctx, r.name, full)
 		cancel()
+		endStage()
 		if err != nil {
 			h.log.Error("writing task configs failed; retrying", "connector", r.name, "error", err)
 			h.enqueueInternal(250*time.Millisecond, func(context.Context) { h.reconfigureConnector(r.name) })

@@ -584,10 +584,24 @@ func (f *fakeHerder) ValidateConfig(ctx context.Context, plugin string, config m
 	return f.validate(config)
 }
 
-// readyHerder is a fakeHerder that reports start-up completion, as *cluster.Herder does.
-type readyHerder struct {
-	*fakeHerder
-	ready chan struct{}
+// Health models the real herder's answers: an injected KindRebalanceNeeded error stands for a
+// worker that has not completed its first rebalance (starting), and a KindTimeout error or a
+// blocked herder for a herder goroutine that did not answer; the error's message is then what
+// the goroutine is doing. Other injected errors are returned as they are.
+func (f *fakeHerder) Health(ctx context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := f.enter(ctx, "Health")
+	var ce *cluster.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return &cluster.HealthError{}
+	case errors.As(err, &ce) && ce.Kind == cluster.KindRebalanceNeeded:
+		return &cluster.HealthError{Starting: true, Stage: ce.Message}
+	case errors.As(err, &ce) && ce.Kind == cluster.KindTimeout:
+		return &cluster.HealthError{Stage: ce.Message}
+	}
+	return err
 }
-
-func (r readyHerder) Ready() <-chan struct{} { return r.ready }

@@ -15,6 +15,10 @@ import (
 type Herder interface {
 	// ServerInfo answers GET /.
 	ServerInfo(ctx context.Context) cluster.ServerInfo
+	// Health answers GET /health (KIP-1017): nil when the herder's own goroutine ran a no-op
+	// in time; a *cluster.HealthError when the worker is still starting (503) or its goroutine
+	// did not answer (500), with what it was doing; any other error is a 500 ErrorMessage.
+	Health(ctx context.Context) error
 
 	// Connectors lists connector names from the local snapshot.
 	Connectors(ctx context.Context) ([]string, error)

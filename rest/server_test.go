@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kconnect/kconnect/cluster"
+	"github.com/kconnect/kconnect/sink"
 )
 
 func TestParseListener(t *testing.T) {
@@ -224,27 +225,64 @@ func TestRequestLogging(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	ready := make(chan struct{})
 	f := newFakeHerder()
-	s := newTestServer(t, readyHerder{fakeHerder: f, ready: ready})
+	s := newTestServer(t, f)
 	get := func() (int, string) {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health", nil))
 		return rec.Code, rec.Body.String()
 	}
-	if code, body := get(); code != http.StatusServiceUnavailable || body != `{"status":"starting","message":"Worker is still starting up."}` {
-		t.Errorf("before start-up completed: %d %s", code, body)
+	const stage = "The worker is currently ensuring membership in the cluster, which began at 2024-05-01T10:00:00.123Z."
+	for _, c := range []struct {
+		name   string
+		fail   error
+		status int
+		body   string
+	}{
+		{"healthy", nil, http.StatusOK, `{"status":"healthy","message":"Worker has completed startup and is ready to handle requests."}`},
+		{"starting", &cluster.HealthError{Starting: true, Stage: stage}, http.StatusServiceUnavailable,
+			`{"status":"starting","message":"Worker is still starting up. ` + stage + `"}`},
+		{"starting, no stage yet", &cluster.HealthError{Starting: true}, http.StatusServiceUnavailable,
+			`{"status":"starting","message":"Worker is still starting up."}`},
+		{"herder goroutine stuck", &cluster.HealthError{Stage: stage}, http.StatusInternalServerError,
+			`{"status":"unhealthy","message":"Worker was unable to handle this request and may be unable to handle other requests. ` + stage + `"}`},
+		{"shutting down", errors.New("Worker is shutting down"), http.StatusInternalServerError,
+			`{"error_code":500,"message":"Worker is shutting down"}`},
+	} {
+		f.mu.Lock()
+		f.fail["Health"] = c.fail
+		f.mu.Unlock()
+		if c.fail == nil {
+			f.mu.Lock()
+			delete(f.fail, "Health")
+			f.mu.Unlock()
+		}
+		if code, body := get(); code != c.status || body != c.body {
+			t.Errorf("%s: %d %s, want %d %s", c.name, code, body, c.status, c.body)
+		}
 	}
-	close(ready)
-	if code, body := get(); code != http.StatusOK || body != `{"status":"healthy","message":"Worker has completed startup and is ready to handle requests."}` {
-		t.Errorf("after start-up: %d %s", code, body)
+}
+
+// TestHealthOfARealHerder: a *cluster.Herder that has not run is still starting.
+func TestHealthOfARealHerder(t *testing.T) {
+	cfg, err := cluster.ParseWorkerConfig(map[string]string{"group.id": "g", "config.storage.topic": "c", "offset.storage.topic": "o",
+		"status.storage.topic": "s", "key.converter": "StringConverter", "value.converter": "StringConverter"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.mu.Lock()
-	f.fail["Connectors"] = &cluster.Error{Kind: cluster.KindTimeout, Message: "Request timed out. The worker is currently reading to the end of the config topic"}
-	f.mu.Unlock()
-	code, body := get()
-	if code != http.StatusInternalServerError || !strings.HasPrefix(body, `{"status":"unhealthy","message":"Worker was unable to handle this request and may be unable to handle other requests. The herder answered: Request timed out. The worker is currently reading`) {
-		t.Errorf("herder failing: %d %s", code, body)
+	reg, err := sink.NewRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := cluster.New(cfg, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTestServer(t, h)
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health", nil))
+	if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != `{"status":"starting","message":"Worker is still starting up."}` {
+		t.Errorf("%d %s", rec.Code, rec.Body.String())
 	}
 }
 

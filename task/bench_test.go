@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -179,45 +180,71 @@ func BenchmarkSinkLoop(b *testing.B) {
 		}
 		b.ReportMetric(float64(records*b.N)/elapsed.Seconds(), "records/s")
 	})
-	b.Run("sink-task", func(b *testing.B) {
-		var elapsed time.Duration
-		for b.Loop() {
-			nop := &nopTask{target: records, reached: make(chan struct{})}
-			cfg := Config{
-				Connector:       fmt.Sprintf("bench-%d", group.Add(1)),
-				ConnectorConfig: map[string]string{"topics": "bench"},
-				Plugin: &sink.Plugin{Class: "bench.Nop", Config: sink.NewConfigDef(),
-					NewTask: func() sink.Task { return nop }},
-				Worker: WorkerSettings{
-					ClientOpts:     []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)},
-					KeyConverter:   ConverterSpec{Class: StringConverterClass},
-					ValueConverter: ConverterSpec{Class: JSONConverterClass, Config: map[string]string{"schemas.enable": "false"}},
-				},
-				Logger: slog.New(slog.DiscardHandler),
-			}
-			start := time.Now()
-			task, err := New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- task.Run(ctx) }()
-			select {
-			case err := <-done:
-				b.Fatalf("task stopped: %v", err)
-			case <-nop.reached:
-			}
-			elapsed += time.Since(start)
-			b.StopTimer()
-			cancel()
-			if err := <-done; err != nil {
-				b.Fatal(err)
-			}
-			b.StartTimer()
+	for _, tracked := range []bool{false, true} {
+		name := "sink-task"
+		if tracked {
+			name = "sink-task-topic-tracking" // a status listener that hears the topics used
 		}
-		b.ReportMetric(float64(records*b.N)/elapsed.Seconds(), "records/s")
-	})
+		b.Run(name, func(b *testing.B) { benchSinkTask(b, c, &group, records, tracked) })
+	}
+}
+
+// trackingStatus is a status listener that records the topics used, as the worker's does
+// (a lookup per topic and poll).
+type trackingStatus struct {
+	nopStatus
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (s *trackingStatus) TopicUsed(topic string) {
+	s.mu.Lock()
+	s.seen[topic] = true
+	s.mu.Unlock()
+}
+
+// benchSinkTask runs the sink task over the records b.N times, with or without a topic listener.
+func benchSinkTask(b *testing.B, c *kfake.Cluster, group *atomic.Int64, records int64, tracked bool) {
+	var elapsed time.Duration
+	for b.Loop() {
+		nop := &nopTask{target: records, reached: make(chan struct{})}
+		cfg := Config{
+			Connector:       fmt.Sprintf("bench-%d", group.Add(1)),
+			ConnectorConfig: map[string]string{"topics": "bench"},
+			Plugin: &sink.Plugin{Class: "bench.Nop", Config: sink.NewConfigDef(),
+				NewTask: func() sink.Task { return nop }},
+			Worker: WorkerSettings{
+				ClientOpts:     []kgo.Opt{kgo.SeedBrokers(c.ListenAddrs()...)},
+				KeyConverter:   ConverterSpec{Class: StringConverterClass},
+				ValueConverter: ConverterSpec{Class: JSONConverterClass, Config: map[string]string{"schemas.enable": "false"}},
+			},
+			Logger: slog.New(slog.DiscardHandler),
+		}
+		if tracked {
+			cfg.Status = &trackingStatus{seen: map[string]bool{}}
+		}
+		start := time.Now()
+		task, err := New(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- task.Run(ctx) }()
+		select {
+		case err := <-done:
+			b.Fatalf("task stopped: %v", err)
+		case <-nop.reached:
+		}
+		elapsed += time.Since(start)
+		b.StopTimer()
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(records)*float64(b.N)/elapsed.Seconds(), "records/s")
 }
 
 // rawMaxPollRecords is the raw consumer's poll size: Java's max.poll.records default, which the

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/kconnect/kconnect/sink"
-	"github.com/kconnect/kconnect/task/kafkaprops"
 )
 
 // The framework's sink connector keys, spelled as Java's SinkConnectorConfig and ConnectorConfig.
@@ -141,9 +140,11 @@ func fullMatch(re string) string { return `\A(?:` + re + `)\z` }
 // ValidateConfig adds the framework's cross-field checks of a sink connector configuration to
 // values (the results of [ConfigDef]().Validate(config)): topics and topics.regex are exclusive
 // and one is required, and the dead letter queue topic may not be one of the consumed topics
-// (Java's messages). It then appends the validation of the settings of each converter the
-// config names, with prefixed names ("value.converter.schemas.enable"), as Java's validate
-// endpoint does.
+// (Java's SinkConnectorConfig.validate, word for word). It then appends the validation of the
+// settings of each converter the config names itself (a converter inherited from the worker is
+// not checked), every key of the converter's definition with its prefixed name
+// ("value.converter.schemas.enable"), header converter first, as Java's validate endpoint
+// does. [ConverterConfigDef] gives the definitions of the appended values.
 func ValidateConfig(config map[string]string, values []sink.ConfigValue) []sink.ConfigValue {
 	add := func(name, msg string) {
 		for i := range values {
@@ -161,17 +162,17 @@ func ValidateConfig(config map[string]string, values []sink.ConfigValue) []sink.
 			add(k, e.msg)
 		}
 	}
-	for _, key := range []string{KeyConverterConfig, ValueConverterConfig, HeaderConverterConfig} {
+	// Java's order: the header converter, then the key and value converters.
+	for _, key := range []string{HeaderConverterConfig, KeyConverterConfig, ValueConverterConfig} {
 		def, ok := ConverterConfigDef(config[key])
 		if !ok {
-			continue // an unknown class is reported on the key itself
+			continue // no converter named, or an unknown class, which is reported on the key itself
 		}
 		settings := sink.WithPrefix(config, key+".")
-		settings[converterTypeConfig] = strings.TrimSuffix(key, ".converter")
+		if _, set := settings[converterTypeConfig]; !set {
+			settings[converterTypeConfig] = strings.TrimSuffix(key, ".converter")
+		}
 		for _, v := range def.Validate(settings) {
-			if v.Name == converterTypeConfig {
-				continue
-			}
 			v.Name = key + "." + v.Name
 			values = append(values, v)
 		}
@@ -204,15 +205,15 @@ func crossFieldErrors(config map[string]string) []fieldError {
 		if hasTopics {
 			topics := parseTopics(topicsList)
 			if slices.Contains(topics, dlq) {
-				out = append(out, fieldError{[]string{TopicsConfig, DLQTopicNameConfig}, fmt.Sprintf(
-					"The DLQ topic '%s' may not be included in the list of topics ('%s=[%s]') to be consumed.",
+				out = append(out, fieldError{[]string{TopicsConfig}, fmt.Sprintf(
+					"The DLQ topic '%s' may not be included in the list of topics ('%s=[%s]') consumed by the connector",
 					dlq, TopicsConfig, strings.Join(topics, ", "))})
 			}
 		}
 		if hasRegex {
 			if re, err := regexp.Compile(fullMatch(topicsRegex)); err == nil && re.MatchString(dlq) {
-				out = append(out, fieldError{[]string{TopicsRegexConfig, DLQTopicNameConfig}, fmt.Sprintf(
-					"The DLQ topic '%s' may not be included in the regex matching the topics to be consumed ('%s=%s').",
+				out = append(out, fieldError{[]string{TopicsRegexConfig}, fmt.Sprintf(
+					"The DLQ topic '%s' may not be included in the regex matching the topics ('%s=%s') consumed by the connector",
 					dlq, TopicsRegexConfig, topicsRegex)})
 			}
 		}
@@ -314,25 +315,18 @@ func parseSettings(cfg Config) (*settings, error) {
 	if cfg.Worker.GroupID != "" && s.groupID == cfg.Worker.GroupID {
 		errs = append(errs, fmt.Errorf("Consumer group %s conflicts with Connect worker group %s", s.groupID, cfg.Worker.GroupID))
 	}
-	for _, m := range []struct {
-		prefix string
-		props  map[string]string
-	}{{ConsumerOverridePrefix, s.consumerOverrides}, {ProducerOverridePrefix, s.producerOverrides}} {
-		for k := range m.props {
-			if isSecurityOverride(k) {
-				errs = append(errs, fmt.Errorf("%s%s is not supported: a sink task's clients use the worker's security settings", m.prefix, k))
-			}
-		}
+	// The producer overrides apply only to the dead letter queue's producer, so, as in Java,
+	// only a connector with a dead letter queue has them checked.
+	refused := refusedOverrides(cfg.Worker.OverridePolicy, ConsumerOverridePrefix, sink.WithPrefix(props, ConsumerOverridePrefix))
+	if s.dlqTopic != "" {
+		refused = append(refused, refusedOverrides(cfg.Worker.OverridePolicy, ProducerOverridePrefix, s.producerOverrides)...)
+	}
+	if len(refused) > 0 {
+		errs = append(errs, fmt.Errorf("Client Config Overrides not allowed: %s", strings.Join(refused, " ")))
 	}
 	if len(errs) > 0 {
 		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 		return nil, errors.Join(errs...)
 	}
 	return s, nil
-}
-
-// isSecurityOverride reports whether a client override would change how the client
-// authenticates or encrypts, which kconnect does not allow per connector.
-func isSecurityOverride(k string) bool {
-	return k == kafkaprops.SecurityProtocol || strings.HasPrefix(k, "sasl.") || strings.HasPrefix(k, "ssl.")
 }

@@ -67,7 +67,7 @@ var converterPlugins = map[string]*converterPlugin{
 	},
 	ByteArrayConverterClass: {
 		class:        ByteArrayConverterClass,
-		config:       sink.NewConfigDef,
+		config:       func() *sink.ConfigDef { return sink.NewConfigDef().Define(converterTypeKey()) },
 		newConverter: func(*sink.Config, bool) (Converter, error) { return ByteArrayConverter{}, nil },
 		newHeader:    func(*sink.Config) (HeaderConverter, error) { return ByteArrayConverter{}, nil },
 	},

@@ -24,7 +24,9 @@ const (
 )
 
 func jsonConverterConfigDef() *sink.ConfigDef {
+	// converter.type first, as Java's ConverterConfig.newConfigDef declares it.
 	return sink.NewConfigDef().
+		Define(converterTypeKey()).
 		Define(sink.ConfigKey{Name: jsonSchemasEnableConfig, Type: sink.TypeBoolean, Default: true, Importance: sink.High,
 			Doc: "Include schemas within each of the serialized values and keys.", Group: "Schemas", OrderInGroup: 1,
 			Width: sink.WidthMedium, DisplayName: "Enable Schemas"}).
@@ -37,8 +39,7 @@ func jsonConverterConfigDef() *sink.ConfigDef {
 			Group: "Serialization", OrderInGroup: 1, Width: sink.WidthMedium, DisplayName: "Decimal Format"}).
 		Define(sink.ConfigKey{Name: jsonReplaceNullWithDefaultConfig, Type: sink.TypeBoolean, Default: true, Importance: sink.Low,
 			Doc:   "Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used.",
-			Group: "Serialization", OrderInGroup: 2, Width: sink.WidthMedium, DisplayName: "Replace null with default"}).
-		Define(converterTypeKey())
+			Group: "Serialization", OrderInGroup: 2, Width: sink.WidthMedium, DisplayName: "Replace null with default"})
 }
 
 // The JsonConverter's messages, exactly as Java's.

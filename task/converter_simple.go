@@ -21,6 +21,7 @@ const stringEncodingConfig = "converter.encoding"
 
 func stringConverterConfigDef() *sink.ConfigDef {
 	return sink.NewConfigDef().
+		Define(converterTypeKey()).
 		Define(sink.ConfigKey{Name: stringEncodingConfig, Type: sink.TypeString, Default: "UTF8",
 			Importance: sink.High, Doc: "The name of the Java character set to use for encoding strings as byte arrays.",
 			Validator: func(v any) error {
@@ -29,8 +30,7 @@ func stringConverterConfigDef() *sink.ConfigDef {
 					return nil
 				}
 				return fmt.Errorf("kconnect supports only the UTF-8 character set")
-			}}).
-		Define(converterTypeKey())
+			}})
 }
 
 // StringConverter is org.apache.kafka.connect.storage.StringConverter: bytes are UTF-8 text with

@@ -26,5 +26,14 @@
 // pending callback returns, so committing them is correct.
 //
 // The loop goroutine starts no other goroutine. Dead letter queue sends complete on the
-// producer's goroutines and are awaited (Flush) before every commit.
+// producer's goroutines and are awaited (Flush) before every commit. The status listener, and
+// its TopicListener side when it has one, is called from the loop goroutine.
+//
+// # Client settings
+//
+// The consumer (and the dead letter queue's producer) is configured as Java's Worker configures
+// it: the worker's client properties (WorkerSettings.ConsumerProps) with the connector's
+// "consumer.override." settings on top, translated once by package kafkaprops, so a connector
+// can bring its own bootstrap servers and SASL credentials. The worker's
+// connector.client.config.override.policy is enforced again when the task is built.
 package task

@@ -25,9 +25,9 @@ const (
 	// defaultRedeliveryBackoff is how long a batch waits after a retriable Put error when the
 	// task did not call TaskContext.Timeout.
 	defaultRedeliveryBackoff = time.Second
-	// gracefulShutdown bounds the final PreCommit, Close and Stop calls (Java's
-	// task.shutdown.graceful.timeout.ms); their context is cancelled after it.
-	gracefulShutdown = 5 * time.Second
+	// defaultShutdownTimeout bounds the final PreCommit, Close and Stop calls when the worker
+	// sets no task.shutdown.graceful.timeout.ms; their context is cancelled after it.
+	defaultShutdownTimeout = 5 * time.Second
 )
 
 // SinkTask runs one sink task: Java's WorkerSinkTask. It owns one kgo consumer in the
@@ -50,6 +50,9 @@ type SinkTask struct {
 	dlqOpts      []kgo.Opt // nil without a dead letter queue
 
 	flushInterval, flushTimeout time.Duration
+	shutdownTimeout             time.Duration
+
+	topics TopicListener // nil unless the status listener records topics
 
 	started atomic.Bool
 
@@ -131,6 +134,8 @@ func New(cfg Config) (*SinkTask, error) {
 	t.targetPaused.Store(cfg.Paused)
 	t.flushInterval = cmpOr(cfg.Worker.OffsetFlushInterval, defaultFlushInterval)
 	t.flushTimeout = cmpOr(cfg.Worker.OffsetFlushTimeout, defaultFlushTimeout)
+	t.shutdownTimeout = cmpOr(cfg.Worker.ShutdownTimeout, defaultShutdownTimeout)
+	t.topics, _ = cfg.Status.(TopicListener)
 
 	if t.keyConverter, err = NewConverter(s.keyConverter, true); err != nil {
 		return nil, fmt.Errorf("Failed to create key converter: %w", err)
@@ -145,23 +150,22 @@ func New(cfg Config) (*SinkTask, error) {
 	t.valueClass = className(s.valueConverter.Class)
 	t.headerClass = className(s.headerConverter.Class)
 
-	overrides, err := kafkaprops.ClientOpts(s.consumerOverrides)
+	consumer, err := clientOpts(cfg.Worker, cfg.Worker.ConsumerProps, s.consumerOverrides)
 	if err != nil {
-		return nil, fmt.Errorf("invalid %s settings: %w", ConsumerOverridePrefix, err)
+		return nil, fmt.Errorf("invalid Kafka consumer settings (the worker's consumer.* and the connector's %s*): %w", ConsumerOverridePrefix, err)
 	}
-	t.consumerOpts = t.buildConsumerOpts(overrides)
+	t.consumerOpts = t.buildConsumerOpts(consumer)
 
 	if s.dlqTopic != "" {
-		producer, err := kafkaprops.ClientOpts(s.producerOverrides)
+		producer, err := clientOpts(cfg.Worker, cfg.Worker.ProducerProps, s.producerOverrides)
 		if err != nil {
-			return nil, fmt.Errorf("invalid %s settings: %w", ProducerOverridePrefix, err)
+			return nil, fmt.Errorf("invalid Kafka producer settings (the worker's producer.* and the connector's %s*): %w", ProducerOverridePrefix, err)
 		}
 		t.dlqOpts = []kgo.Opt{
 			kgo.ClientID("connector-dlq-producer-" + t.id),
 			kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 			kgo.WithLogger(kafkaprops.Logger(t.log.With("component", "kgo"))),
 		}
-		t.dlqOpts = append(t.dlqOpts, cfg.Worker.ClientOpts...)
 		t.dlqOpts = append(t.dlqOpts, producer...)
 	}
 	t.tol = &tolerance{
@@ -186,10 +190,10 @@ func cmpOr(d, def time.Duration) time.Duration {
 }
 
 // buildConsumerOpts layers the consumer options as Java's Worker does: the sink defaults (start
-// at the earliest offset, the task's client id), then the worker's client settings, then the
-// connector's consumer overrides, then what the runtime requires (the group, manual commits,
-// the rebalance callbacks, the subscription).
-func (t *SinkTask) buildConsumerOpts(overrides []kgo.Opt) []kgo.Opt {
+// at the earliest offset, the task's client id), then the worker's client settings with the
+// connector's consumer overrides on top (client), then what the runtime requires (the group,
+// manual commits, the rebalance callbacks, the subscription).
+func (t *SinkTask) buildConsumerOpts(client []kgo.Opt) []kgo.Opt {
 	opts := []kgo.Opt{
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(500 * time.Millisecond), // Java's fetch.max.wait.ms; kgo waits 5 s
@@ -197,8 +201,7 @@ func (t *SinkTask) buildConsumerOpts(overrides []kgo.Opt) []kgo.Opt {
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.WithLogger(kafkaprops.Logger(t.log.With("component", "kgo"))),
 	}
-	opts = append(opts, t.cfg.Worker.ClientOpts...)
-	opts = append(opts, overrides...)
+	opts = append(opts, client...)
 	opts = append(opts,
 		kgo.ConsumerGroup(t.settings.groupID),
 		kgo.DisableAutoCommit(),
@@ -303,7 +306,8 @@ func (t *SinkTask) start(ctx context.Context) error {
 	}
 	t.cl = cl
 	t.maxPoll = kafkaprops.MaxPollRecords(cl)
-	t.log.Info("sink task started", "group", t.settings.groupID, "topics", t.settings.topics, "topics.regex", t.settings.topicsRegex)
+	t.log.Info("sink task started", "group", t.settings.groupID, "topics", t.settings.topics, "topics.regex", t.settings.topicsRegex,
+		"consumer_overrides", overrideKeys(ConsumerOverridePrefix, t.settings.consumerOverrides))
 	return nil
 }
 
@@ -517,6 +521,7 @@ func (t *SinkTask) warnRateLimited(key, msg string, args ...any) {
 func (t *SinkTask) convert(ctx context.Context, fetches kgo.Fetches) *batch {
 	b := &batch{records: make([]sink.Record, 0, fetches.NumRecords()), next: map[sink.TopicPartition]int64{}}
 	var p processing
+	var used []string // topics with converted records, for the topic listener
 	for _, f := range fetches {
 		for ti := range f.Topics {
 			ft := &f.Topics[ti]
@@ -537,6 +542,7 @@ func (t *SinkTask) convert(ctx context.Context, fetches kgo.Fetches) *batch {
 				if st.consumed < 0 {
 					st.consumed = fp.Records[0].Offset
 				}
+				converted := len(b.records)
 				for _, r := range fp.Records {
 					p = processing{rec: r}
 					rec, err := t.convertRecord(ctx, &p)
@@ -550,6 +556,11 @@ func (t *SinkTask) convert(ctx context.Context, fetches kgo.Fetches) *batch {
 					}
 				}
 				b.next[tp] = fp.Records[len(fp.Records)-1].Offset + 1
+				if len(b.records) > converted && t.topics != nil && !slices.Contains(used, ft.Topic) {
+					// Recorded as soon as a record of the topic converted, as Java does.
+					used = append(used, ft.Topic)
+					t.topics.TopicUsed(ft.Topic)
+				}
 			}
 		}
 	}
@@ -664,7 +675,7 @@ func (t *SinkTask) fail(err error) {
 // that makes offsets unsafe), stops the plugin task, stops taking rebalance requests and closes
 // the clients.
 func (t *SinkTask) shutdown(ctx context.Context, cause error) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), gracefulShutdown)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), t.shutdownTimeout)
 	defer cancel()
 	if t.cl != nil {
 		// Rebalances queued while stopping are finished first, so Close and commits stay in order.

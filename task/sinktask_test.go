@@ -389,7 +389,13 @@ func (h *harness) config(connector string, taskID int, props map[string]string, 
 
 func (h *harness) start(cfg Config, rec *recorder) *runningTask {
 	h.t.Helper()
-	st := cfg.Status.(*statusRecorder)
+	var st *statusRecorder
+	switch s := cfg.Status.(type) {
+	case *statusRecorder:
+		st = s
+	case *topicRecorder:
+		st = &s.statusRecorder
+	}
 	task, err := New(cfg)
 	if err != nil {
 		h.t.Fatalf("New: %v", err)
@@ -1049,17 +1055,21 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{"no topics", map[string]string{}, "Must configure one of topics or topics.regex"},
 		{"both", map[string]string{"topics": "a", "topics.regex": "a.*"}, "topics and topics.regex are mutually exclusive options, but both are set."},
 		{"dlq in topics", map[string]string{"topics": "a, b", "errors.deadletterqueue.topic.name": "b"},
-			"The DLQ topic 'b' may not be included in the list of topics ('topics=[a, b]') to be consumed."},
+			"The DLQ topic 'b' may not be included in the list of topics ('topics=[a, b]') consumed by the connector"},
 		{"dlq matches regex", map[string]string{"topics.regex": "a.*", "errors.deadletterqueue.topic.name": "a-dlq"},
-			"The DLQ topic 'a-dlq' may not be included in the regex matching the topics to be consumed ('topics.regex=a.*')."},
+			"The DLQ topic 'a-dlq' may not be included in the regex matching the topics ('topics.regex=a.*') consumed by the connector"},
 		{"lookahead", map[string]string{"topics.regex": "(?!internal).*"}, "Invalid value (?!internal).* for configuration topics.regex: Invalid regex:"},
 		{"tolerance", map[string]string{"topics": "a", "errors.tolerance": "some"}, "Invalid value some for configuration errors.tolerance"},
 		{"group conflict", map[string]string{"topics": "a", "consumer.override.group.id": "connect-cluster"},
 			"Consumer group connect-cluster conflicts with Connect worker group connect-cluster"},
-		{"security override", map[string]string{"topics": "a", "consumer.override.sasl.jaas.config": "x"},
-			"consumer.override.sasl.jaas.config is not supported"},
+		{"unsupported SASL mechanism", map[string]string{"topics": "a", "consumer.override.security.protocol": "SASL_SSL",
+			"consumer.override.sasl.mechanism": "GSSAPI"},
+			"sasl.mechanism GSSAPI is not supported; use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
 		{"bad override", map[string]string{"topics": "a", "consumer.override.max.poll.records": "many"},
-			"invalid consumer.override. settings: Invalid value many for configuration max.poll.records: Not a number"},
+			"invalid Kafka consumer settings (the worker's consumer.* and the connector's consumer.override.*): Invalid value many for configuration max.poll.records: Not a number"},
+		{"bad dead letter queue producer override", map[string]string{"topics": "a", "errors.deadletterqueue.topic.name": "dlq",
+			"producer.override.acks": "most"},
+			"invalid Kafka producer settings (the worker's producer.* and the connector's producer.override.*): Invalid value most for configuration acks"},
 		{"unknown converter", map[string]string{"topics": "a", "value.converter": "io.confluent.connect.avro.AvroConverter"},
 			"Invalid value io.confluent.connect.avro.AvroConverter for configuration value.converter: Class io.confluent.connect.avro.AvroConverter could not be found."},
 		{"converter settings", map[string]string{"topics": "a", "value.converter": "JsonConverter", "value.converter.decimal.format": "HEX"},
