@@ -8,8 +8,9 @@ BIN          ?= bin
 
 .PHONY: build run test unit e2e bench lint fmt clean
 
+# Static binaries: nothing in kconnect needs cgo.
 build:
-	$(GO) build -o $(BIN)/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
 run: build
 	$(BIN)/kconnect dev

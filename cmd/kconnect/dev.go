@@ -43,6 +43,7 @@ type devOptions struct {
 	records  int
 	demo     bool
 	logLevel string
+	caFile   string
 }
 
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +57,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.IntVar(&o.records, "records", 5000, "storm events the demo produces")
 	fs.BoolVar(&o.demo, "demo", true, "run the demo (false: just serve the empty pipeline)")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level of the embedded services: debug, info, warn or error")
+	fs.StringVar(&o.caFile, "ca-file", filepath.Join(os.TempDir(), "kconnect-dev", "kusto-ca.pem"),
+		"where to write the emulator's CA certificate (connectors name it in kusto.tls.ca.file)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: kconnect dev [flags]")
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -77,6 +84,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		kfake.Ports(kafkaPort),
 		kfake.ClusterID("kconnect-dev"),
 		kfake.BrokerConfigs(map[string]string{"log.cleaner.backoff.ms": "5000"}),
+		// Producers may create topics, as a development broker usually lets them.
+		kfake.AllowAutoTopicCreation(),
 	)
 	if err != nil {
 		return fmt.Errorf("starting the Kafka broker on %s: %w", o.kafka, err)
@@ -97,14 +106,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("starting the Kusto emulator: %w", err)
 	}
 	defer emu.Close()
-	dir, err := os.MkdirTemp("", "kconnect-dev-")
-	if err != nil {
-		return err
+	caFile := o.caFile
+	if err := os.MkdirAll(filepath.Dir(caFile), 0o700); err != nil {
+		return fmt.Errorf("writing the emulator's CA certificate: %w", err)
 	}
-	defer os.RemoveAll(dir)
-	caFile := filepath.Join(dir, "kusto-ca.pem")
 	if err := os.WriteFile(caFile, emu.CACertPEM(), 0o600); err != nil {
-		return err
+		return fmt.Errorf("writing the emulator's CA certificate: %w", err)
 	}
 	say("Kusto engine     %s (database %q; storage %s, CA %s)", emu.EngineURL(), devDatabase, emu.StorageURL(), caFile)
 
@@ -161,10 +168,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		say("")
 		say("Everything keeps running until Ctrl-C. Try:")
 		say("  curl -s '%s/connectors?expand=status&expand=info'", restURL)
-		say("  curl -s %s/connectors/%s/status", restURL, devConnector)
-		say("  printf 'key\\tvalue\\n' | kcat -P -b %s -t %s -K '\\t'", o.kafka, devTopic)
-		say(`  curl -s %s/v2/rest/query -H 'Content-Type: application/json' -d '{"db":"%s","csl":"%s | summarize count() by EventType"}'`,
-			emu.EngineURL(), devDatabase, stormEventsTable)
+		if o.demo {
+			say("  curl -s %s/connectors/%s/status", restURL, devConnector)
+			say("  echo '%s' | kcat -P -b %s -t %s", stormEvent(rand.New(rand.NewPCG(7, 7)), o.records), o.kafka, devTopic)
+			say(`  curl -s %s/v2/rest/query -H 'Content-Type: application/json' -d '{"db":"%s","csl":"%s | summarize count() by EventType"}'`,
+				emu.EngineURL(), devDatabase, stormEventsTable)
+		} else {
+			say("  curl -s %s/connector-plugins", restURL)
+			say(`  curl -s %s/v1/rest/mgmt -H 'Content-Type: application/json' -d '{"db":"%s","csl":".show tables"}'`, emu.EngineURL(), devDatabase)
+		}
 	}
 	err = <-workerDone
 	say("stopped")
@@ -223,7 +235,7 @@ func runDemo(ctx context.Context, o devOptions, emu *kustoemu.Emulator, caFile, 
 	if err := putConnector(ctx, restURL, connector); err != nil {
 		return err
 	}
-	say("created connector %s (POST %s/connectors)", devConnector, restURL)
+	say("created connector %s (PUT %s/connectors/%s/config)", devConnector, restURL, devConnector)
 
 	want := before + o.records
 	last := -1
