@@ -37,8 +37,10 @@ func Create(root string) (*Dir, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return nil, fmt.Errorf("creating temporary directory: %w", err)
 	}
-	// A concurrent Sweep may lock and remove a directory between our mkdir and our lock; then
-	// the lock is on a removed directory, which same() detects, and we try a new name.
+	// A concurrent Sweep (another task's Start, in this process or another one) may lock and
+	// remove a directory between our mkdir and our lock. Then our open finds nothing, our
+	// flock finds the sweep's lock, or the lock is on a removed directory, which same()
+	// detects; in every case we try a new name.
 	for attempt := 0; attempt < 5; attempt++ {
 		path := filepath.Join(abs, Prefix+uuid.NewString())
 		if err := os.Mkdir(path, 0o700); err != nil {
@@ -47,7 +49,13 @@ func Create(root string) (*Dir, error) {
 		if !canLock {
 			return &Dir{path: path}, nil
 		}
+		if afterMkdir != nil {
+			afterMkdir(path)
+		}
 		lock, ok, err := tryLock(path)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
 		if err != nil {
 			_ = os.Remove(path)
 			return nil, fmt.Errorf("locking spool directory: %w", err)
@@ -60,6 +68,10 @@ func Create(root string) (*Dir, error) {
 	}
 	return nil, errors.New("creating spool directory: lost it to concurrent sweeps five times")
 }
+
+// afterMkdir, when set by a test, runs between Create's mkdir and its lock: where a concurrent
+// Sweep can strike.
+var afterMkdir func(path string)
 
 // Path returns the directory's absolute path.
 func (d *Dir) Path() string { return d.path }

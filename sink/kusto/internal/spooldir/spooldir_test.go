@@ -76,3 +76,34 @@ func TestSweepRemovesOnlyUnlockedSpoolDirectories(t *testing.T) {
 		t.Fatalf("missing root: %v %v", removed, err)
 	}
 }
+
+// A Sweep running between Create's mkdir and its lock removes the new, still unlocked
+// directory; Create must take a new name rather than fail the task (a task failed with "locking
+// spool directory: ... no such file or directory" when two tasks of a connector started at once).
+func TestCreateSurvivesASweepBeforeItLocks(t *testing.T) {
+	root := t.TempDir()
+	swept := 0
+	afterMkdir = func(path string) {
+		if swept == 0 {
+			if removed, err := Sweep(root); err != nil || len(removed) != 1 || removed[0] != path {
+				t.Errorf("sweep removed %v (%v), want %s", removed, err, path)
+			}
+		}
+		swept++
+	}
+	defer func() { afterMkdir = nil }()
+	d, err := Create(root)
+	if err != nil {
+		t.Fatalf("Create after a concurrent sweep: %v", err)
+	}
+	defer d.Remove()
+	if swept != 2 {
+		t.Errorf("Create made %d directories, want 2", swept)
+	}
+	if _, err := os.Stat(d.Path()); err != nil {
+		t.Fatal(err)
+	}
+	if removed, err := Sweep(root); err != nil || len(removed) != 0 {
+		t.Fatalf("the directory Create returned is not locked: sweep removed %v (%v)", removed, err)
+	}
+}
