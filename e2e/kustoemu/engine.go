@@ -191,7 +191,7 @@ func (e *Emulator) queryV2Endpoint(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, r, func(out io.Writer) error { return wire.WriteV2Request(out, results, crid) })
 		return
 	}
-	writeResult(w, r, func(out io.Writer) error { return writeV2Unfragmented(out, results, crid) })
+	writeResult(w, r, func(out io.Writer) error { return wire.WriteV2Unfragmented(out, results, crid) })
 }
 
 // queryV1Endpoint answers the v1 query endpoint; a command sent there runs as a command.
@@ -305,4 +305,18 @@ func (e *Emulator) requireToken(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// fragmentedRequested reports whether a query asked for fragmented primary tables
+// (results_v2_fragment_primary_tables), as the Go SDK's Query and IterativeQuery do. Other
+// clients (Python, Java, Node, the Go SDK's RawV2) do not, and Kusto answers them with one
+// DataTable frame per table.
+func fragmentedRequested(options map[string]any) bool {
+	switch v := options["results_v2_fragment_primary_tables"].(type) {
+	case bool:
+		return v
+	case string:
+		return strings.EqualFold(v, "true")
+	}
+	return false
 }

@@ -121,20 +121,23 @@ func TestGoldenResponses(t *testing.T) {
 		name string
 		v2   bool
 		run  func(*model.Cluster) ([]model.Result, error)
+		// plain writes v2 without fragments, as answered to clients that do not ask for them.
+		plain bool
 	}{
-		{"v1_show_tables", false, command(".show tables")},
-		{"v1_show_version", false, command(".show version")},
-		{"v1_show_databases", false, command(".show databases")},
-		{"v1_schema_json", false, command(".show table Events schema as json")},
-		{"v1_cslschema", false, command(".show table Events cslschema")},
-		{"v1_policy_unset", false, command(".show table Events policy streamingingestion")},
-		{"v1_policy_enabled", false, command(".alter table Events policy streamingingestion enable")},
-		{"v1_all_types", false, query("Events")},
-		{"v1_two_tables", false, query("Events | count; Empty")},
-		{"v2_all_types", true, query("Events")},
-		{"v2_summarize", true, query("Events | summarize n = count(), avg(Long), make_set(String) by Bool | order by n desc")},
-		{"v2_empty", true, query("Empty")},
-		{"v2_two_statements", true, query("Events | count; print x = 1, s = 'two'")},
+		{"v1_show_tables", false, command(".show tables"), false},
+		{"v1_show_version", false, command(".show version"), false},
+		{"v1_show_databases", false, command(".show databases"), false},
+		{"v1_schema_json", false, command(".show table Events schema as json"), false},
+		{"v1_cslschema", false, command(".show table Events cslschema"), false},
+		{"v1_policy_unset", false, command(".show table Events policy streamingingestion"), false},
+		{"v1_policy_enabled", false, command(".alter table Events policy streamingingestion enable"), false},
+		{"v1_all_types", false, query("Events"), false},
+		{"v1_two_tables", false, query("Events | count; Empty"), false},
+		{"v2_all_types", true, query("Events"), false},
+		{"v2_summarize", true, query("Events | summarize n = count(), avg(Long), make_set(String) by Bool | order by n desc"), false},
+		{"v2_empty", true, query("Empty"), false},
+		{"v2_two_statements", true, query("Events | count; print x = 1, s = 'two'"), false},
+		{"v2_unfragmented", true, query("Events | count; print x = 1, s = 'two'"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fixedEnvironment(t)
@@ -143,9 +146,12 @@ func TestGoldenResponses(t *testing.T) {
 				t.Fatal(err)
 			}
 			var buf bytes.Buffer
-			if tc.v2 {
+			switch {
+			case tc.plain:
+				err = WriteV2Unfragmented(&buf, res, "KGC.execute;golden")
+			case tc.v2:
 				err = WriteV2Request(&buf, res, "KGC.execute;golden")
-			} else {
+			default:
 				err = WriteV1(&buf, res)
 			}
 			if err != nil {

@@ -51,8 +51,24 @@ func WriteV2(w io.Writer, tables []model.Result) error {
 // WriteV2Request is [WriteV2] for a request with the given client request id, which Kusto echoes
 // in the ClientRequestId column of the QueryCompletionInformation table.
 func WriteV2Request(w io.Writer, tables []model.Result, clientRequestID string) error {
+	return writeV2(w, tables, clientRequestID, true)
+}
+
+// WriteV2Unfragmented writes the v2 data set Kusto sends to a query that did not ask for
+// fragmented primary tables (results_v2_fragment_primary_tables), as the Python, Java and
+// Node.js SDKs and the Go SDK's RawV2 do: every table, primary ones included, is one DataTable
+// frame, and the header says IsFragmented false with errors reported in the data.
+func WriteV2Unfragmented(w io.Writer, tables []model.Result, clientRequestID string) error {
+	return writeV2(w, tables, clientRequestID, false)
+}
+
+func writeV2(w io.Writer, tables []model.Result, clientRequestID string, fragmented bool) error {
 	jw := newJSONWriter(w)
-	jw.raw(`[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":true,"ErrorReportingPlacement":"EndOfTable"}` + "\n")
+	if fragmented {
+		jw.raw(`[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":true,"ErrorReportingPlacement":"EndOfTable"}` + "\n")
+	} else {
+		jw.raw(`[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":false,"ErrorReportingPlacement":"InData"}` + "\n")
+	}
 
 	props := make([][]any, len(tables))
 	for i := range tables {
@@ -65,6 +81,10 @@ func WriteV2Request(w io.Writer, tables []model.Result, clientRequestID string) 
 		name := t.Name
 		if name == "" {
 			name = "PrimaryResult"
+		}
+		if !fragmented {
+			writeDataTable(jw, id, "PrimaryResult", name, t.Columns, t.Rows)
+			continue
 		}
 		jw.raw(`,{"FrameType":"TableHeader","TableId":`)
 		jw.int(id)
