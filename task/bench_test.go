@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -250,3 +251,62 @@ func benchSinkTask(b *testing.B, c *kfake.Cluster, group *atomic.Int64, records 
 // rawMaxPollRecords is the raw consumer's poll size: Java's max.poll.records default, which the
 // sink task uses too.
 const rawMaxPollRecords = 500
+
+// BenchmarkJSONConverterFromConnect measures writing one record value as JSON (the
+// JsonConverter's fromConnectData): a telemetry struct in an envelope and without one, a struct
+// of logical types, and a schemaless map of the 1 KiB corpus records.
+func BenchmarkJSONConverterFromConnect(b *testing.B) {
+	telemetry := &sink.Schema{Type: sink.Struct, Name: "Telemetry", Fields: []sink.Field{
+		{Name: "id", Index: 0, Schema: &sink.Schema{Type: sink.Int64}},
+		{Name: "device", Index: 1, Schema: &sink.Schema{Type: sink.String}},
+		{Name: "site", Index: 2, Schema: &sink.Schema{Type: sink.String}},
+		{Name: "temperature", Index: 3, Schema: &sink.Schema{Type: sink.Float64}},
+		{Name: "humidity", Index: 4, Schema: &sink.Schema{Type: sink.Float32}},
+		{Name: "ok", Index: 5, Schema: &sink.Schema{Type: sink.Boolean}},
+		{Name: "tags", Index: 6, Schema: &sink.Schema{Type: sink.Array, ItemsSchema: &sink.Schema{Type: sink.String}}},
+		{Name: "note", Index: 7, Schema: &sink.Schema{Type: sink.String, Optional: true}},
+	}}
+	rng := rand.New(rand.NewPCG(7, 7))
+	structs := make([]*sink.StructValue, 256)
+	for i := range structs {
+		v := sink.NewStruct(telemetry)
+		v.Values = []any{int64(i), fmt.Sprintf("dev-%05d", rng.IntN(100000)), fmt.Sprintf("site \"%02d\"", rng.IntN(50)),
+			rng.Float64() * 40, float32(rng.Float64() * 100), i%2 == 0, []any{"a", "b", "c\td"}, nil}
+		structs[i] = v
+	}
+	logical := &sink.Schema{Type: sink.Struct, Name: "Logical", Fields: []sink.Field{
+		{Name: "amount", Index: 0, Schema: decimalSchema(2)},
+		{Name: "day", Index: 1, Schema: dateSchema},
+		{Name: "at", Index: 2, Schema: timestampSchema},
+		{Name: "blob", Index: 3, Schema: &sink.Schema{Type: sink.Bytes}},
+		{Name: "counts", Index: 4, Schema: &sink.Schema{Type: sink.Map, KeySchema: &sink.Schema{Type: sink.Int32}, ValueSchema: &sink.Schema{Type: sink.Int64}}},
+	}}
+	logicalValue := sink.NewStruct(logical)
+	logicalValue.Values = []any{sink.Decimal{Unscaled: big.NewInt(-1234567), Scale: 2}, time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC),
+		time.UnixMilli(1795000000123).UTC(), []byte("some bytes to encode"), []sink.MapEntry{{Key: int32(1), Value: int64(10)}, {Key: int32(2), Value: int64(20)}}}
+	maps := make([]any, 256)
+	for i, r := range corpus(len(maps)) {
+		m, err := sink.RawJSON(r).Decode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		maps[i] = m
+	}
+
+	run := func(name string, props map[string]string, schema func(i int) *sink.Schema, value func(i int) any) {
+		b.Run(name, func(b *testing.B) {
+			c := jsonConverter(b, props)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := c.FromConnectData("t", schema(i), value(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	schemaless := map[string]string{"schemas.enable": "false"}
+	run("envelope-struct", nil, func(int) *sink.Schema { return telemetry }, func(i int) any { return structs[i%len(structs)] })
+	run("schemaless-struct", schemaless, func(int) *sink.Schema { return telemetry }, func(i int) any { return structs[i%len(structs)] })
+	run("schemaless-logical", schemaless, func(int) *sink.Schema { return logical }, func(int) any { return logicalValue })
+	run("schemaless-map", schemaless, func(int) *sink.Schema { return nil }, func(i int) any { return maps[i%len(maps)] })
+}

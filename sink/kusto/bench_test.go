@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kconnect/kconnect/sink"
 	"github.com/kconnect/kconnect/sink/kusto/internal/corpus"
@@ -141,4 +142,51 @@ func BenchmarkBaselineStdlibGzip6(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkEncodeRecord measures rendering one record as its line, into a reused buffer: a
+// telemetry struct (the JsonConverter's rendering), the struct of every type and logical type,
+// and a schemaless map of a 1 KiB corpus record (Jackson's rendering of the map).
+func BenchmarkEncodeRecord(b *testing.B) {
+	telemetry := &sink.Schema{Type: sink.Struct, Name: "Telemetry", Fields: []sink.Field{
+		{Name: "id", Index: 0, Schema: &sink.Schema{Type: sink.Int64}},
+		{Name: "device", Index: 1, Schema: &sink.Schema{Type: sink.String}},
+		{Name: "message", Index: 2, Schema: &sink.Schema{Type: sink.String}},
+		{Name: "latency", Index: 3, Schema: &sink.Schema{Type: sink.Float64}},
+		{Name: "ratio", Index: 4, Schema: &sink.Schema{Type: sink.Float32}},
+		{Name: "ok", Index: 5, Schema: &sink.Schema{Type: sink.Boolean}},
+		{Name: "at", Index: 6, Schema: &sink.Schema{Type: sink.Int64, Name: sink.TimestampSchemaName}},
+		{Name: "tags", Index: 7, Schema: &sink.Schema{Type: sink.Array, ItemsSchema: &sink.Schema{Type: sink.String}}},
+	}}
+	structs := make([]sink.Record, 256)
+	for i := range structs {
+		v := sink.NewStruct(telemetry)
+		v.Values = []any{int64(i), fmt.Sprintf("dev-%05d", i*37), fmt.Sprintf("request %d completed in \"%d\" ms\n", i, i*3),
+			float64(i) * 1.37, float32(i) / 7, i%2 == 0, time.UnixMilli(1795000000000 + int64(i)).UTC(), []any{"a", "b", "c"}}
+		structs[i] = sink.Record{ValueSchema: telemetry, Value: v}
+	}
+	every := allTypes()
+	maps := make([]sink.Record, 256)
+	for i, r := range corpus.Records(len(maps), 42) {
+		m, err := sink.RawJSON(r).Decode()
+		if err != nil {
+			b.Fatal(err)
+		}
+		maps[i] = sink.Record{Value: m}
+	}
+	run := func(name string, rec func(i int) *sink.Record) {
+		b.Run(name, func(b *testing.B) {
+			var dst []byte
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				var err error
+				if dst, err = appendRecord(dst[:0], rec(i), formatMultiJSON); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	run("struct", func(i int) *sink.Record { return &structs[i%len(structs)] })
+	run("struct-every-type", func(int) *sink.Record { return &sink.Record{ValueSchema: every.Schema, Value: every} })
+	run("schemaless-map", func(i int) *sink.Record { return &maps[i%len(maps)] })
 }
