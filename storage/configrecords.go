@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kconnect/kconnect/sink/connectjson"
 )
 
 // Config topic record keys, exactly as Java's KafkaConfigBackingStore writes them. Keys are plain
@@ -112,9 +114,9 @@ func (r targetStateRecord) value() []byte {
 		legacy = Paused
 	}
 	b := append([]byte(nil), `{"state":`...)
-	b = appendJSONString(b, string(legacy))
+	b = connectjson.AppendString(b, string(legacy))
 	b = append(b, `,"state.v2":`...)
-	b = appendJSONString(b, string(r.State))
+	b = connectjson.AppendString(b, string(r.State))
 	return append(b, '}')
 }
 
@@ -134,9 +136,9 @@ func (r commitRecord) value() []byte {
 
 func (r sessionKeyRecord) value() []byte {
 	b := append([]byte(nil), `{"key":`...)
-	b = appendJSONString(b, base64.StdEncoding.EncodeToString(r.Key.Key))
+	b = connectjson.AppendString(b, base64.StdEncoding.EncodeToString(r.Key.Key))
 	b = append(b, `,"algorithm":`...)
-	b = appendJSONString(b, r.Key.Algorithm)
+	b = connectjson.AppendString(b, r.Key.Algorithm)
 	b = append(b, `,"creation-timestamp":`...)
 	b = strconv.AppendInt(b, r.Key.Created.UnixMilli(), 10)
 	return append(b, '}')
@@ -158,7 +160,7 @@ func (r taskCountRecord) value() []byte {
 
 func (r loggerLevelRecord) value() []byte {
 	b := append([]byte(nil), `{"level":`...)
-	b = appendJSONString(b, r.Level)
+	b = connectjson.AppendString(b, r.Level)
 	return append(b, '}')
 }
 
@@ -172,7 +174,7 @@ func appendProperties(dst []byte, config map[string]string) []byte {
 		dst = make([]byte, 0, n)
 	}
 	dst = append(dst, `{"properties":`...)
-	dst = appendJSONStringMap(dst, config)
+	dst = connectjson.AppendStringMap(dst, config)
 	return append(dst, '}')
 }
 

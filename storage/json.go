@@ -6,86 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sort"
 	"strconv"
-	"unicode/utf8"
 )
 
-// Values in the internal topics are written by Java's JsonConverter (schemas.enable=false), which
-// serializes with Jackson: compact, fields in schema order, strings escaped only where JSON
-// requires it. encoding/json escapes differently (<, >, &, U+2028, U+2029, lower-case hex), so
-// values are built here byte by byte to match Java exactly.
-
-const hexUpper = "0123456789ABCDEF"
-
-// appendJSONString appends s as a JSON string the way Jackson writes it: '"' and '\\' are
-// escaped, control characters use \b \t \n \f \r or \u00XX (upper-case hex), and everything else,
-// including non-ASCII, is written as UTF-8. Invalid UTF-8 becomes U+FFFD, as it would in a Java
-// string.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexUpper[c>>4], hexUpper[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\uFFFD"...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
-
-// appendJSONStringMap appends m as a JSON object of strings with its keys sorted, so the bytes
-// are deterministic (Java writes its map's iteration order, which readers must not rely on).
-func appendJSONStringMap(dst []byte, m map[string]string) []byte {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	dst = append(dst, '{')
-	for i, k := range keys {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendJSONString(dst, k)
-		dst = append(dst, ':')
-		dst = appendJSONString(dst, m[k])
-	}
-	return append(dst, '}')
-}
+// Values in the internal topics are written as Java's JsonConverter (schemas.enable=false)
+// writes them, byte for byte, with package connectjson; this file holds what reads them back.
 
 // errWrongShape reports a value that is valid JSON but not what the record kind requires.
 var errWrongShape = errors.New("wrong shape")

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kconnect/kconnect/sink/connectjson"
 )
 
 // Status topic record keys, exactly as Java's KafkaStatusBackingStore writes them.
@@ -40,15 +42,15 @@ func encodeStatus(s status) []byte {
 		return nil
 	}
 	b := append([]byte(nil), `{"state":`...)
-	b = appendJSONString(b, string(s.State))
+	b = connectjson.AppendString(b, string(s.State))
 	b = append(b, `,"trace":`...)
 	if s.Trace == "" {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, s.Trace)
+		b = connectjson.AppendString(b, s.Trace)
 	}
 	b = append(b, `,"worker_id":`...)
-	b = appendJSONString(b, s.WorkerID)
+	b = connectjson.AppendString(b, s.WorkerID)
 	b = append(b, `,"generation":`...)
 	b = strconv.AppendInt(b, int64(s.Generation), 10)
 	return append(b, '}')
@@ -57,9 +59,9 @@ func encodeStatus(s status) []byte {
 // encodeTopicStatus writes {"topic":{"name":...,"connector":...,"task":...,"discoverTimestamp":...}}.
 func encodeTopicStatus(t TopicStatus) []byte {
 	b := append([]byte(nil), `{"topic":{"name":`...)
-	b = appendJSONString(b, t.Topic)
+	b = connectjson.AppendString(b, t.Topic)
 	b = append(b, `,"connector":`...)
-	b = appendJSONString(b, t.Connector)
+	b = connectjson.AppendString(b, t.Connector)
 	b = append(b, `,"task":`...)
 	b = strconv.AppendInt(b, int64(t.Task), 10)
 	b = append(b, `,"discoverTimestamp":`...)

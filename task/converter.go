@@ -186,14 +186,3 @@ func markData(err error) error {
 	}
 	return &sink.DataError{Err: err}
 }
-
-// typeName is the Java enum name of a schema type (INT32, STRING, ...), as Connect's messages print it.
-func typeName(t sink.Type) string {
-	switch t {
-	case sink.Float32:
-		return "FLOAT32"
-	case sink.Float64:
-		return "FLOAT64"
-	}
-	return strings.ToUpper(string(t))
-}

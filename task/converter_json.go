@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kconnect/kconnect/sink"
+	"github.com/kconnect/kconnect/sink/connectjson"
 )
 
 // JsonConverter settings (Java's JsonConverterConfig).
@@ -395,7 +396,7 @@ func (c *JSONConverter) toConnectValue(s *sink.Schema, n *jnode) (any, error) {
 		if s.Optional {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("Invalid null value for required %s field", typeName(s.Type))
+		return nil, fmt.Errorf("Invalid null value for required %s field", connectjson.TypeName(s.Type))
 	}
 	switch s.Name {
 	case sink.DecimalSchemaName:
@@ -534,7 +535,7 @@ func (c *JSONConverter) mapToConnect(s *sink.Schema, n *jnode) (any, error) {
 const millisPerDay = 24 * 60 * 60 * 1000
 
 func wrongNode(t sink.Type, want string, n *jnode) error {
-	return fmt.Errorf("Invalid value for %s field: expected %s but found %s", typeName(t), want, n.kind)
+	return fmt.Errorf("Invalid value for %s field: expected %s but found %s", connectjson.TypeName(t), want, n.kind)
 }
 
 // isInt32Node is Jackson's isInt: an integral number within the int range.
@@ -558,7 +559,7 @@ func intToConnect(t sink.Type, n *jnode) (any, error) {
 		unscaled, scale, ok := parseDecimalText(string(n.raw))
 		i, exact := integralValue(unscaled, scale)
 		if !ok || !exact || !i.IsInt64() {
-			return nil, fmt.Errorf("Numeric value (%s) is not a whole number in the range of %s", n.raw, typeName(t))
+			return nil, fmt.Errorf("Numeric value (%s) is not a whole number in the range of %s", n.raw, connectjson.TypeName(t))
 		}
 		v = i.Int64()
 	}
@@ -578,20 +579,7 @@ func intToConnect(t sink.Type, n *jnode) (any, error) {
 	default:
 		return v, nil
 	}
-	return nil, fmt.Errorf("Numeric value (%s) is not a whole number in the range of %s", n.raw, typeName(t))
-}
-
-// decimalScale reads a Decimal schema's scale parameter.
-func decimalScale(s *sink.Schema) (int32, error) {
-	str, ok := s.Parameters[sink.DecimalScaleParameter]
-	if !ok {
-		return 0, errors.New("Invalid Decimal schema: scale parameter not found.")
-	}
-	n, err := strconv.ParseInt(str, 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("Invalid scale parameter found in Decimal schema: %s", str)
-	}
-	return int32(n), nil
+	return nil, fmt.Errorf("Numeric value (%s) is not a whole number in the range of %s", n.raw, connectjson.TypeName(t))
 }
 
 func decimalToConnect(s *sink.Schema, n *jnode) (any, error) {
@@ -604,7 +592,7 @@ func decimalToConnect(s *sink.Schema, n *jnode) (any, error) {
 		}
 		return sink.Decimal{Unscaled: u, Scale: scale}, nil
 	case jString:
-		scale, err := decimalScale(s)
+		scale, err := connectjson.DecimalScale(s)
 		if err != nil {
 			return nil, err
 		}
@@ -624,29 +612,6 @@ func fromTwosComplement(b []byte) *big.Int {
 		v.Sub(v, new(big.Int).Lsh(big.NewInt(1), uint(len(b))*8))
 	}
 	return v
-}
-
-// toTwosComplement writes v as Java's BigInteger.toByteArray: the shortest big-endian
-// two's-complement form.
-func toTwosComplement(v *big.Int) []byte {
-	switch v.Sign() {
-	case 0:
-		return []byte{0}
-	case 1:
-		b := v.Bytes()
-		if b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b
-	}
-	// Negative: 2^(8n) + v for the smallest n whose top bit is set.
-	n := (v.BitLen() + 8) / 8
-	m := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), uint(n)*8), v)
-	b := m.FillBytes(make([]byte, n))
-	for len(b) > 1 && b[0] == 0xff && b[1]&0x80 != 0 {
-		b = b[1:]
-	}
-	return b
 }
 
 // schemaCache is a small LRU map, safe for concurrent use. A size of 0 disables caching.

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kconnect/kconnect/sink"
+	"github.com/kconnect/kconnect/sink/connectjson"
 )
 
 func converterTypeKey() sink.ConfigKey {
@@ -95,9 +96,9 @@ func javaString(v any) string {
 	case int:
 		return strconv.Itoa(x)
 	case float32:
-		return string(appendJavaFloat(nil, float64(x), 32))
+		return string(connectjson.AppendJavaFloat(nil, float64(x), 32))
 	case float64:
-		return string(appendJavaFloat(nil, x, 64))
+		return string(connectjson.AppendJavaFloat(nil, x, 64))
 	case sink.Decimal:
 		return javaDecimalString(x)
 	case time.Time:
@@ -123,7 +124,7 @@ func (ByteArrayConverter) ToConnectData(_ string, data []byte) (*sink.Schema, an
 // FromConnectData accepts a nil or bytes schema and a []byte (or nil) value.
 func (ByteArrayConverter) FromConnectData(_ string, schema *sink.Schema, value any) ([]byte, error) {
 	if schema != nil && schema.Type != sink.Bytes {
-		return nil, dataErrorf("Invalid schema type for ByteArrayConverter: %s", typeName(schema.Type))
+		return nil, dataErrorf("Invalid schema type for ByteArrayConverter: %s", connectjson.TypeName(schema.Type))
 	}
 	switch v := value.(type) {
 	case nil:

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"maps"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/kconnect/kconnect/sink"
+	"github.com/kconnect/kconnect/sink/connectjson"
 )
 
 var update = flag.Bool("update", false, "write the actual output of golden tests as expected")
@@ -165,9 +167,9 @@ func renderValue(v any) string {
 	case int8, int16, int32, int64:
 		return fmt.Sprintf("%T(%d)", x, x)
 	case float32:
-		return "float32(" + string(appendJavaFloat(nil, float64(x), 32)) + ")"
+		return "float32(" + string(connectjson.AppendJavaFloat(nil, float64(x), 32)) + ")"
 	case float64:
-		return "float64(" + string(appendJavaFloat(nil, x, 64)) + ")"
+		return "float64(" + string(connectjson.AppendJavaFloat(nil, x, 64)) + ")"
 	case string:
 		return "string(" + strconv.Quote(x) + ")"
 	case []byte:
@@ -339,34 +341,17 @@ func TestJSONFromConnect(t *testing.T) {
 	}
 }
 
-func TestJavaFloat(t *testing.T) {
-	for _, tc := range []struct {
-		f    float64
-		bits int
-		want string
-	}{
-		{1, 64, "1.0"}, {100, 64, "100.0"}, {1234567, 64, "1234567.0"}, {1e7, 64, "1.0E7"}, {12345678, 64, "1.2345678E7"},
-		{0.001, 64, "0.001"}, {0.0001, 64, "1.0E-4"}, {0.1, 64, "0.1"}, {-2.5, 64, "-2.5"}, {1e21, 64, "1.0E21"},
-		{123.456, 64, "123.456"}, {float64(float32(0.1)), 32, "0.1"}, {float64(float32(12.34)), 32, "12.34"},
-		{float64(float32(3.4028235e38)), 32, "3.4028235E38"}, {5e-324, 64, "4.9E-324"}, {1.7976931348623157e308, 64, "1.7976931348623157E308"},
-	} {
-		if got := string(appendJavaFloat(nil, tc.f, tc.bits)); got != tc.want {
-			t.Errorf("appendJavaFloat(%v, %d) = %s, want %s", tc.f, tc.bits, got, tc.want)
+// fromTwosComplement reads what Java's BigInteger.toByteArray writes (and the JsonConverter
+// writes for a decimal), including forms longer than the shortest.
+func TestFromTwosComplement(t *testing.T) {
+	for in, want := range map[string]int64{"00": 0, "7f": 127, "0080": 128, "80": -128, "ff7f": -129, "009c": 156, "ff64": -156,
+		"ffff64": -156, "0000009c": 156, "ff": -1, "0100": 256, "ff00": -256, "800000": -(1 << 23)} {
+		b, err := hex.DecodeString(in)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-}
-
-func TestTwosComplement(t *testing.T) {
-	for _, n := range []int64{0, 1, -1, 127, 128, -128, -129, 156, -156, 255, 256, -256, 1 << 40, -(1 << 40)} {
-		b := toTwosComplement(big.NewInt(n))
-		if got := fromTwosComplement(b); got.Int64() != n {
-			t.Errorf("%d → % x → %d", n, b, got)
-		}
-	}
-	// Java's BigInteger.toByteArray: shortest form.
-	for n, want := range map[int64]string{0: "00", 127: "7f", 128: "0080", -128: "80", -129: "ff7f", 156: "009c", -156: "ff64"} {
-		if got := fmt.Sprintf("%x", toTwosComplement(big.NewInt(n))); got != want {
-			t.Errorf("toTwosComplement(%d) = %s, want %s", n, got, want)
+		if got := fromTwosComplement(b); !got.IsInt64() || got.Int64() != want {
+			t.Errorf("fromTwosComplement(%s) = %s, want %d", in, got, want)
 		}
 	}
 }

@@ -140,32 +140,29 @@ func TestRecordEncodingErrors(t *testing.T) {
 	}
 }
 
-// Java's Double.toString and Float.toString, which Jackson and the String writer use.
-func TestJavaNumberFormat(t *testing.T) {
-	for f, want := range map[float64]string{
-		0: "0.0", 1: "1.0", -2.5: "-2.5", 0.001: "0.001", 0.0001: "1.0E-4", 1234567: "1234567.0", 1e7: "1.0E7",
-		12345678.9: "1.23456789E7", 1e20: "1.0E20", 0.1: "0.1", 100: "100.0", math.MaxFloat64: "1.7976931348623157E308",
-		math.Inf(-1): "-Infinity", math.Copysign(0, -1): "-0.0", 1.0e-3 - 1e-19: "9.999999999999998E-4",
-	} {
-		if got := string(appendJavaDouble(nil, f)); got != want {
-			t.Errorf("Double.toString(%v) = %s, want %s", f, got, want)
+// Control characters are escaped as Jackson escapes them, with upper-case hex (\u001F): the
+// bytes of a struct or map line are the Java sink's bytes. (The sink once wrote lower-case hex,
+// which JSON readers accept but which differs from what the Java sink writes.)
+func TestRecordEncodingEscapesControlCharactersAsJackson(t *testing.T) {
+	s := &sink.Schema{Type: sink.Struct, Fields: []sink.Field{{Name: "s\x1b", Index: 0, Schema: &sink.Schema{Type: sink.String}}}}
+	v := sink.NewStruct(s)
+	v.Values[0] = "unit\x1fsep\x0bvt\x7fdel\x00"
+	cases := []struct {
+		rec  sink.Record
+		want string
+	}{
+		{sink.Record{ValueSchema: s, Value: v}, `{"s\u001B":"unit\u001Fsep\u000Bvt` + "\x7f" + `del\u0000"}` + "\n"},
+		{sink.Record{Value: map[string]any{"k\x1a": []any{"\x0e", "\x1c"}}}, `{"k\u001A":["\u000E","\u001C"]}` + "\n"},
+		{sink.Record{ValueSchema: &sink.Schema{Type: sink.Map, KeySchema: &sink.Schema{Type: sink.Int32}, ValueSchema: sink.OptionalStringSchema},
+			Value: []sink.MapEntry{{Key: int32(1), Value: "\x1d"}}}, `{"1":"\u001D"}` + "\n"},
+	}
+	for _, tc := range cases {
+		got, err := appendRecord(nil, &tc.rec, formatMultiJSON)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if got := string(appendJavaFloat(nil, float64(float32(1.1)), 32)); got != "1.1" {
-		t.Errorf("Float.toString(1.1f) = %s", got)
-	}
-	if got := string(appendJavaFloat(nil, math.NaN(), 64)); got != `"NaN"` {
-		t.Errorf("NaN in JSON = %s", got)
-	}
-}
-
-func TestTwosComplementMatchesJavaBigInteger(t *testing.T) {
-	for v, want := range map[int64][]byte{
-		0: {0}, 1: {1}, 127: {0x7f}, 128: {0, 0x80}, 255: {0, 0xff}, 256: {1, 0},
-		-1: {0xff}, -128: {0x80}, -129: {0xff, 0x7f}, -256: {0xff, 0}, -32768: {0x80, 0}, -32769: {0xff, 0x7f, 0xff},
-	} {
-		if got := twosComplement(big.NewInt(v)); string(got) != string(want) {
-			t.Errorf("%d: % x, want % x", v, got, want)
+		if string(got) != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
 		}
 	}
 }
