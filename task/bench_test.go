@@ -256,16 +256,12 @@ const rawMaxPollRecords = 500
 // JsonConverter's fromConnectData): a telemetry struct in an envelope and without one, a struct
 // of logical types, and a schemaless map of the 1 KiB corpus records.
 func BenchmarkJSONConverterFromConnect(b *testing.B) {
-	telemetry := &sink.Schema{Type: sink.Struct, Name: "Telemetry", Fields: []sink.Field{
-		{Name: "id", Index: 0, Schema: &sink.Schema{Type: sink.Int64}},
-		{Name: "device", Index: 1, Schema: &sink.Schema{Type: sink.String}},
-		{Name: "site", Index: 2, Schema: &sink.Schema{Type: sink.String}},
-		{Name: "temperature", Index: 3, Schema: &sink.Schema{Type: sink.Float64}},
-		{Name: "humidity", Index: 4, Schema: &sink.Schema{Type: sink.Float32}},
-		{Name: "ok", Index: 5, Schema: &sink.Schema{Type: sink.Boolean}},
-		{Name: "tags", Index: 6, Schema: &sink.Schema{Type: sink.Array, ItemsSchema: &sink.Schema{Type: sink.String}}},
-		{Name: "note", Index: 7, Schema: &sink.Schema{Type: sink.String, Optional: true}},
-	}}
+	telemetry := &sink.Schema{Type: sink.Struct, Name: "Telemetry"}
+	for i, fs := range []*sink.Schema{{Type: sink.Int64}, {Type: sink.String}, {Type: sink.String}, {Type: sink.Float64}, {Type: sink.Float32},
+		{Type: sink.Boolean}, {Type: sink.Array, ItemsSchema: &sink.Schema{Type: sink.String}}, {Type: sink.String, Optional: true}} {
+		name := []string{"id", "device", "site", "temperature", "humidity", "ok", "tags", "note"}[i]
+		telemetry.Fields = append(telemetry.Fields, sink.Field{Name: name, Index: i, Schema: fs})
+	}
 	rng := rand.New(rand.NewPCG(7, 7))
 	structs := make([]*sink.StructValue, 256)
 	for i := range structs {
@@ -275,9 +271,7 @@ func BenchmarkJSONConverterFromConnect(b *testing.B) {
 		structs[i] = v
 	}
 	logical := &sink.Schema{Type: sink.Struct, Name: "Logical", Fields: []sink.Field{
-		{Name: "amount", Index: 0, Schema: decimalSchema(2)},
-		{Name: "day", Index: 1, Schema: dateSchema},
-		{Name: "at", Index: 2, Schema: timestampSchema},
+		{Name: "amount", Index: 0, Schema: decimalSchema(2)}, {Name: "day", Index: 1, Schema: dateSchema}, {Name: "at", Index: 2, Schema: timestampSchema},
 		{Name: "blob", Index: 3, Schema: &sink.Schema{Type: sink.Bytes}},
 		{Name: "counts", Index: 4, Schema: &sink.Schema{Type: sink.Map, KeySchema: &sink.Schema{Type: sink.Int32}, ValueSchema: &sink.Schema{Type: sink.Int64}}},
 	}}

@@ -148,16 +148,12 @@ func BenchmarkBaselineStdlibGzip6(b *testing.B) {
 // telemetry struct (the JsonConverter's rendering), the struct of every type and logical type,
 // and a schemaless map of a 1 KiB corpus record (Jackson's rendering of the map).
 func BenchmarkEncodeRecord(b *testing.B) {
-	telemetry := &sink.Schema{Type: sink.Struct, Name: "Telemetry", Fields: []sink.Field{
-		{Name: "id", Index: 0, Schema: &sink.Schema{Type: sink.Int64}},
-		{Name: "device", Index: 1, Schema: &sink.Schema{Type: sink.String}},
-		{Name: "message", Index: 2, Schema: &sink.Schema{Type: sink.String}},
-		{Name: "latency", Index: 3, Schema: &sink.Schema{Type: sink.Float64}},
-		{Name: "ratio", Index: 4, Schema: &sink.Schema{Type: sink.Float32}},
-		{Name: "ok", Index: 5, Schema: &sink.Schema{Type: sink.Boolean}},
-		{Name: "at", Index: 6, Schema: &sink.Schema{Type: sink.Int64, Name: sink.TimestampSchemaName}},
-		{Name: "tags", Index: 7, Schema: &sink.Schema{Type: sink.Array, ItemsSchema: &sink.Schema{Type: sink.String}}},
-	}}
+	telemetry := &sink.Schema{Type: sink.Struct, Name: "Telemetry"}
+	for i, fs := range []*sink.Schema{{Type: sink.Int64}, {Type: sink.String}, {Type: sink.String}, {Type: sink.Float64}, {Type: sink.Float32},
+		{Type: sink.Boolean}, {Type: sink.Int64, Name: sink.TimestampSchemaName}, {Type: sink.Array, ItemsSchema: &sink.Schema{Type: sink.String}}} {
+		name := []string{"id", "device", "message", "latency", "ratio", "ok", "at", "tags"}[i]
+		telemetry.Fields = append(telemetry.Fields, sink.Field{Name: name, Index: i, Schema: fs})
+	}
 	structs := make([]sink.Record, 256)
 	for i := range structs {
 		v := sink.NewStruct(telemetry)
