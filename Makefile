@@ -16,8 +16,10 @@ RESTCLIENTS  := e2e/restclients
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./cmd/...
 
-run: build
-	$(BIN)/kconnect dev
+# The whole pipeline in one process (Kafka, the Kusto emulator, a worker) with a demo; Ctrl-C
+# stops it. go run leaves no binary in the tree.
+run:
+	$(GO) run ./cmd/kconnect dev
 
 test: lint
 	$(GO) test -race -timeout 30m ./...
