@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -38,6 +39,7 @@ const (
 	cfgAdvertisedPort        = "rest.advertised.port"
 	cfgAdvertisedListener    = "rest.advertised.listener"
 	cfgAdminListeners        = "admin.listeners"
+	cfgSSLClientAuth         = "ssl.client.auth"
 	cfgCORSOrigin            = "access.control.allow.origin"
 	cfgCORSMethods           = "access.control.allow.methods"
 	cfgResponseHeaders       = "response.http.headers.config"
@@ -104,6 +106,19 @@ func validListeners(v any) error {
 		}
 		if !listenerPattern.MatchString(item) {
 			return fmt.Errorf("Could not parse listener %s: a listener is protocol://host:port with protocol http or https", item)
+		}
+	}
+	return nil
+}
+
+func validAdminListeners(v any) error {
+	l, _ := v.([]string)
+	for _, item := range l {
+		if strings.TrimSpace(item) == "" {
+			return errors.New("Empty URL found when parsing admin.listeners list.")
+		}
+		if !listenerPattern.MatchString(item) {
+			return fmt.Errorf("Could not parse admin listener %s: a listener is protocol://host:port with protocol http or https", item)
 		}
 	}
 	return nil
@@ -236,21 +251,23 @@ func buildWorkerConfigDef() *sink.ConfigDef {
 
 	// REST.
 	def(sink.ConfigKey{Name: cfgListeners, Type: sink.TypeList, Default: []string{"http://:8083"}, Validator: validListeners, Importance: sink.Low, Group: groupREST,
-		Doc: "Where the REST API listens: protocol://host:port entries with protocol http or https. An empty host binds the default interface, 0.0.0.0 all of them."})
+		Doc: "Where the REST API listens: protocol://host:port entries with protocol http or https. An empty host binds the default interface, 0.0.0.0 all of them. https listeners take their certificate from the PEM key store of the listeners.https.ssl.* settings, or of the ssl.* settings when there are none."})
 	def(sink.ConfigKey{Name: cfgAdvertisedHost, Type: sink.TypeString, Default: nil, Importance: sink.Low, Group: groupREST,
 		Doc: "Host name other workers use to reach this worker's REST API; default: the listener's host, else the machine's host name."})
 	def(sink.ConfigKey{Name: cfgAdvertisedPort, Type: sink.TypeInt, Default: nil, Validator: validPort, Importance: sink.Low, Group: groupREST,
 		Doc: "Port other workers use to reach this worker's REST API; default: the listener's port."})
 	def(sink.ConfigKey{Name: cfgAdvertisedListener, Type: sink.TypeString, Default: nil, Validator: sink.OneOfIgnoringCase("http", "https"), Importance: sink.Low, Group: groupREST,
-		Doc: "Protocol (http or https) other workers use to reach this worker; default: http if any listener is http."})
-	def(sink.ConfigKey{Name: cfgAdminListeners, Type: sink.TypeList, Default: nil, Importance: sink.Low, Group: groupREST,
-		Doc: "Where the admin endpoints (/admin/loggers) listen. Unset serves them on the main listeners; empty disables them."})
+		Doc: "Protocol (http or https) other workers use to reach this worker; default: http if any listener is http. Workers reach each other over https with the trust store of the listeners.https.ssl.* (or ssl.*) settings."})
+	def(sink.ConfigKey{Name: cfgSSLClientAuth, Type: sink.TypeString, Default: clientAuthNone, Validator: sink.OneOf(clientAuthRequired, clientAuthRequested, clientAuthNone), Importance: sink.Low, Group: groupREST,
+		Doc: "Whether https listeners ask REST clients for a certificate: required, requested (verified if given) or none. Under listeners.https.ssl.client.auth when the https listeners have settings of their own."})
+	def(sink.ConfigKey{Name: cfgAdminListeners, Type: sink.TypeList, Default: nil, Validator: validAdminListeners, Importance: sink.Low, Group: groupREST,
+		Doc: "Accepted for compatibility with Java worker files and not used: kconnect serves no admin endpoints (/admin/loggers), so no admin listener is opened."})
 	def(sink.ConfigKey{Name: cfgCORSOrigin, Type: sink.TypeString, Default: "", Importance: sink.Low, Group: groupREST,
-		Doc: "Value of Access-Control-Allow-Origin for REST responses; empty disables CORS."})
+		Doc: "Origins allowed to call the REST API from a browser (CORS): comma-separated, each may hold * wildcards (https://*.example.com), or * for any. Allowed origins get Access-Control-Allow-Origin (their own origin) and Access-Control-Allow-Credentials; empty disables CORS."})
 	def(sink.ConfigKey{Name: cfgCORSMethods, Type: sink.TypeString, Default: "", Importance: sink.Low, Group: groupREST,
-		Doc: "Methods allowed in cross-origin requests, comma-separated; empty uses GET, POST and HEAD."})
+		Doc: "Methods cross-origin preflight requests may ask for, comma-separated; empty allows GET, POST and HEAD."})
 	def(sink.ConfigKey{Name: cfgResponseHeaders, Type: sink.TypeString, Default: "", Importance: sink.Low, Group: groupREST,
-		Doc: "Rules for headers added to REST responses: comma-separated '<action> <Header-Name>:<value>' with action set, add, setDate or addDate."})
+		Doc: "Rules for headers added to every REST response: comma-separated '<action> <Header-Name>:<value>' with action set, add, setDate or addDate (the value is then milliseconds from now); double-quote a rule that holds a comma."})
 	def(sink.ConfigKey{Name: cfgRestExtensions, Type: sink.TypeList, Default: []string{}, Importance: sink.Low, Group: groupREST,
 		Doc: "Accepted for compatibility with Java worker files; kconnect has no REST extensions."})
 
@@ -307,6 +324,7 @@ var clientKeys = map[string]bool{cfgBootstrapServers: true, cfgMetadataMaxAge: t
 type WorkerConfig struct {
 	cfg   *sink.Config
 	props map[string]string
+	tls   restTLS
 }
 
 // LoadWorkerConfig reads and parses a worker.properties file.
@@ -344,6 +362,12 @@ func ParseWorkerConfig(props map[string]string) (*WorkerConfig, error) {
 	if n := cfg.Int(cfgHeartbeatInterval); n >= cfg.Int(cfgSessionTimeout) {
 		problems = append(problems, fmt.Errorf("Invalid value %d for configuration %s: must be lower than %s (%d)", n, cfgHeartbeatInterval, cfgSessionTimeout, cfg.Int(cfgSessionTimeout)))
 	}
+	scheme, _, _ := c.advertised()
+	rt, err := buildRESTTLS(c.props, c.hasHTTPSListener(), scheme == "https")
+	if err != nil {
+		problems = append(problems, err)
+	}
+	c.tls = rt
 	if len(problems) > 0 {
 		return nil, fmt.Errorf("invalid worker configuration: %w", errors.Join(problems...))
 	}
@@ -370,6 +394,42 @@ func (c *WorkerConfig) GroupID() string { return c.cfg.String(cfgGroupID) }
 
 // Listeners returns the REST listeners, e.g. ["http://:8083"].
 func (c *WorkerConfig) Listeners() []string { return c.cfg.List(cfgListeners) }
+
+// ListenerTLS returns the TLS configuration of the https listeners, or nil when every listener
+// is http. It is read from the listeners.https.ssl.* settings, or the ssl.* ones when there are
+// none (PEM stores only), and checked when the configuration is parsed.
+func (c *WorkerConfig) ListenerTLS() *tls.Config {
+	if c.tls.server == nil {
+		return nil
+	}
+	return c.tls.server.Clone()
+}
+
+// ClientTLS returns the TLS configuration for requests to other workers' https listeners
+// (forwarded REST requests and task configurations sent to the leader): the same settings as
+// ListenerTLS, with the trust store verifying the other workers and the key store, if any, as
+// the client certificate. If those settings cannot be used and this worker does not need them
+// itself (no https listener, http advertised), it refuses every https connection with the
+// reason, which the worker also logs when it starts.
+func (c *WorkerConfig) ClientTLS() *tls.Config { return c.tls.client.Clone() }
+
+// CORS returns access.control.allow.origin and access.control.allow.methods.
+func (c *WorkerConfig) CORS() (allowOrigin, allowMethods string) {
+	return c.cfg.String(cfgCORSOrigin), c.cfg.String(cfgCORSMethods)
+}
+
+// ResponseHeaders returns response.http.headers.config.
+func (c *WorkerConfig) ResponseHeaders() string { return c.cfg.String(cfgResponseHeaders) }
+
+// hasHTTPSListener reports whether a listener is https.
+func (c *WorkerConfig) hasHTTPSListener() bool {
+	for _, s := range c.Listeners() {
+		if l, ok := parseListener(s); ok && l.scheme == "https" {
+			return true
+		}
+	}
+	return false
+}
 
 // AdminListeners returns admin.listeners: nil when unset (serve admin endpoints on the main
 // listeners), empty when set to "" (admin endpoints disabled).
@@ -519,6 +579,9 @@ func (c *WorkerConfig) clientProps(prefix string) map[string]string {
 	}
 	if prefix != "" {
 		for k, v := range sink.WithPrefix(c.props, prefix) {
+			if prefix == "admin." && (k == "listeners" || strings.HasPrefix(k, "listeners.")) {
+				continue // admin.listeners*, REST settings
+			}
 			out[k] = v
 		}
 	}
@@ -571,10 +634,19 @@ func (c *WorkerConfig) topicSettings(prefix string) (configs map[string]string, 
 // unusedSettings lists settings that are accepted but have no effect, for a start-up log line.
 func (c *WorkerConfig) unusedSettings() []string {
 	var out []string
-	for _, k := range []string{cfgPluginPath, cfgRestExtensions, cfgConfigProviders, cfgConfigPartitions} {
+	for _, k := range []string{cfgPluginPath, cfgRestExtensions, cfgConfigProviders, cfgConfigPartitions, cfgAdminListeners} {
 		if _, ok := c.props[k]; ok {
 			out = append(out, k)
 		}
+	}
+	for k := range c.props {
+		if strings.HasPrefix(k, cfgAdminListeners+".") {
+			out = append(out, k) // admin.listeners.https.ssl.*
+		}
+	}
+	// As in Connect, the methods apply only to origins CORS allows.
+	if _, set := c.props[cfgCORSMethods]; set && strings.TrimSpace(c.cfg.String(cfgCORSOrigin)) == "" {
+		out = append(out, cfgCORSMethods)
 	}
 	sort.Strings(out)
 	return out

@@ -105,6 +105,9 @@ func TestParseWorkerConfigErrors(t *testing.T) {
 		{"signature algorithm not verified", with(minimalWorker(), "inter.worker.verification.algorithms", "HmacSHA256", "inter.worker.signature.algorithm", "HmacSHA512"), []string{"inter.worker.signature.algorithm"}},
 		{"heartbeat not below session", with(minimalWorker(), "heartbeat.interval.ms", "10000"), []string{"heartbeat.interval.ms: must be lower than session.timeout.ms"}},
 		{"advertised port", with(minimalWorker(), "rest.advertised.port", "70000"), []string{"rest.advertised.port"}},
+		{"bad admin listener", with(minimalWorker(), "admin.listeners", "http://a.b:9999, ,https://a.b:9999"), []string{"Empty URL found when parsing admin.listeners list."}},
+		{"admin listener without port", with(minimalWorker(), "admin.listeners", "http://a.b"), []string{"Could not parse admin listener http://a.b"}},
+		{"bad client auth", with(minimalWorker(), "ssl.client.auth", "abc"), []string{"Invalid value abc for configuration ssl.client.auth: String must be one of: required, requested, none"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -163,6 +166,7 @@ func TestWorkerConfigDefaults(t *testing.T) {
 
 func TestAdvertisedURL(t *testing.T) {
 	host := localHostName()
+	pemTLS := newTestPKI(t).tlsProps("")
 	cases := []struct {
 		name    string
 		props   []string
@@ -172,9 +176,11 @@ func TestAdvertisedURL(t *testing.T) {
 		{"listener host", []string{"listeners", "http://w1:9000"}, "http://w1:9000/", "w1:9000"},
 		{"all interfaces", []string{"listeners", "http://0.0.0.0:9000"}, "http://" + host + ":9000/", host + ":9000"},
 		{"advertised host and port", []string{"listeners", "http://0.0.0.0:8083", "rest.advertised.host.name", "connect-1", "rest.advertised.port", "18083"}, "http://connect-1:18083/", "connect-1:18083"},
-		{"https only", []string{"listeners", "https://secure:8443"}, "https://secure:8443/", "secure:8443"},
-		{"http preferred", []string{"listeners", "https://s:8443,http://p:8083"}, "http://p:8083/", "p:8083"},
-		{"advertised listener", []string{"listeners", "https://s:8443,http://p:8083", "rest.advertised.listener", "https"}, "https://s:8443/", "s:8443"},
+		{"https only", append([]string{"listeners", "https://secure:8443"}, pemTLS...), "https://secure:8443/", "secure:8443"},
+		{"http preferred", append([]string{"listeners", "https://s:8443,http://p:8083"}, pemTLS...), "http://p:8083/", "p:8083"},
+		{"advertised listener", append([]string{"listeners", "https://s:8443,http://p:8083", "rest.advertised.listener", "HTTPS"}, pemTLS...), "https://s:8443/", "s:8443"},
+		{"https behind a proxy", []string{"listeners", "http://p:8083", "rest.advertised.listener", "https", "rest.advertised.host.name", "proxy", "rest.advertised.port", "443"},
+			"https://proxy:443/", "proxy:443"},
 		{"IPv6", []string{"listeners", "http://[::1]:8083"}, "http://[::1]:8083/", "[::1]:8083"},
 	}
 	for _, c := range cases {
@@ -206,6 +212,10 @@ func TestClientProps(t *testing.T) {
 		"config.storage.min.insync.replicas", "2",
 		"listeners.https.ssl.keystore.location", "/k",
 		"session.timeout.ms", "20000",
+		"ssl.client.auth", "required",
+		"admin.listeners", "http://127.0.0.1:9999",
+		"admin.listeners.https.ssl.keystore.location", "/a",
+		"access.control.allow.methods", "GET,PUT",
 	))
 	if err != nil {
 		t.Fatal(err)
@@ -222,8 +232,17 @@ func TestClientProps(t *testing.T) {
 	if _, ok := consumer["acks"]; ok {
 		t.Error("producer settings leaked into the consumer")
 	}
-	if got := cfg.clientProps("admin.")["request.timeout.ms"]; got != "1000" {
+	admin := cfg.clientProps("admin.")
+	if got := admin["request.timeout.ms"]; got != "1000" {
 		t.Errorf("admin request.timeout.ms = %q", got)
+	}
+	for k := range admin {
+		if strings.HasPrefix(k, "listeners") {
+			t.Errorf("the admin client gets the REST setting %s", k)
+		}
+	}
+	if got, want := cfg.unusedSettings(), []string{"access.control.allow.methods", "admin.listeners", "admin.listeners.https.ssl.keystore.location"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("unused settings = %v, want %v", got, want)
 	}
 	if got := cfg.clientIDBase(); got != "connect-cluster-w1-" {
 		t.Errorf("client id base = %q", got)

@@ -13,7 +13,9 @@
 //
 // # Files
 //
-// config.go and properties.go parse the worker configuration; protocol.go is the group
+// config.go and properties.go parse the worker configuration, resttls.go the TLS of the REST
+// API (https listeners and requests to other workers); startup.go waits for Kafka at start-up
+// and tells transient failures from configuration errors; protocol.go is the group
 // protocol's byte layout (metadata and assignments, versions 0 to 2); assignor.go (eager) and
 // cooperative.go (incremental cooperative, KIP-415) compute assignments as pure functions of
 // the members and a config snapshot; member.go is the group member; herder.go holds the herder

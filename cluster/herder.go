@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"sort"
@@ -25,6 +26,12 @@ import (
 // RestServer.DEFAULT_REST_REQUEST_TIMEOUT_MS. Tests shorten it.
 var requestTimeout = 90 * time.Second
 
+// logKey is the log attribute naming the component a line comes from: "cluster" (the herder
+// and the group member), "storage" (the stores), "task" (a task's runtime, with "connector"
+// and "task"), "kgo" (the herder's Kafka clients). Each derived logger names its own
+// component; the program's log handler keeps the innermost name.
+const logKey = "logger"
+
 // Option configures a Herder.
 type Option func(*options)
 
@@ -39,7 +46,8 @@ type options struct {
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithHTTPClient sets the client a follower uses to send task configurations to the leader.
-// Default: a client with a 30 s timeout.
+// Default: a client with a 30 s timeout that speaks TLS to https workers as
+// WorkerConfig.ClientTLS says.
 func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
 
 // WithVersion sets the software version and commit GET / reports. Default: "unknown".
@@ -139,6 +147,9 @@ type herderState struct {
 	restarts   map[string]storage.RestartRequest
 
 	worker *worker
+
+	// fatal ends Run with this error: the first join failed in a way retrying cannot fix.
+	fatal error
 }
 
 // pendingUpdates are config topic changes the listener heard.
@@ -173,7 +184,14 @@ func New(cfg *WorkerConfig, plugins *sink.Registry, opts ...Option) (*Herder, er
 		o.logger = slog.Default()
 	}
 	if o.httpClient == nil {
-		o.httpClient = &http.Client{Timeout: 30 * time.Second}
+		o.httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:     cfg.ClientTLS(),
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     90 * time.Second,
+		}}
 	}
 	h := &Herder{
 		cfg:             cfg,
@@ -190,7 +208,7 @@ func New(cfg *WorkerConfig, plugins *sink.Registry, opts ...Option) (*Herder, er
 		wake:            make(chan struct{}, 1),
 	}
 	h.topicTracking, _ = cfg.TopicTracking()
-	h.log = o.logger.With("logger", "cluster", "worker_id", h.workerID)
+	h.log = o.logger.With(logKey, "cluster", "worker_id", h.workerID)
 	switch cfg.ConnectProtocol() {
 	case protocolEager:
 		h.offered = []string{subprotocolDefault}
@@ -210,6 +228,16 @@ func (h *Herder) Ready() <-chan struct{} { return h.ready }
 
 func (h *Herder) markReady() { h.readyOnce.Do(func() { close(h.ready) }) }
 
+// isReady reports whether the herder completed its first rebalance.
+func (h *Herder) isReady() bool {
+	select {
+	case <-h.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // WorkerID returns this worker's id (advertised host:port).
 func (h *Herder) WorkerID() string { return h.workerID }
 
@@ -218,7 +246,10 @@ func (h *Herder) URL() string { return h.url }
 
 // Run creates missing internal topics, starts the stores, joins the worker group and serves
 // until ctx is cancelled; then it stops connectors and tasks, leaves the group and returns.
-// It may be called once.
+// Until Kafka is reachable it waits, logging why (startup.go); it returns an error at once for
+// what waiting cannot fix: refused credentials or permissions, unusable internal topics, or a
+// first join the group refuses. Cancelling ctx while it waits returns nil. It may be called
+// once.
 func (h *Herder) Run(ctx context.Context) error {
 	if !h.ran.CompareAndSwap(false, true) {
 		return errors.New("running herder: Run was already called")
@@ -227,6 +258,9 @@ func (h *Herder) Run(ctx context.Context) error {
 	h.log.Info("starting worker", "url", h.url, "group", h.cfg.GroupID(), "connect_protocol", h.cfg.ConnectProtocol())
 	if unused := h.cfg.unusedSettings(); len(unused) > 0 {
 		h.log.Info("worker settings accepted but not used by kconnect", "settings", unused)
+	}
+	if p := h.cfg.tls.clientProblem; p != nil {
+		h.log.Warn("requests to workers that advertise https will fail: the TLS settings cannot be used", "error", p)
 	}
 
 	base, err := kafkaprops.ClientOpts(h.cfg.clientProps(""))
@@ -246,41 +280,22 @@ func (h *Herder) Run(ctx context.Context) error {
 		return fmt.Errorf("configuring task producers: %w", err)
 	}
 	idBase := h.cfg.clientIDBase()
-	adminClient, err := kgo.NewClient(slices.Concat(adminOpts, []kgo.Opt{kgo.ClientID(idBase + "shared-admin"), kgo.WithLogger(kafkaprops.Logger(h.log))})...)
+	kgoLog := kafkaprops.Logger(h.log.With(logKey, "kgo"))
+	adminClient, err := kgo.NewClient(slices.Concat(adminOpts, []kgo.Opt{kgo.ClientID(idBase + "shared-admin"), kgo.WithLogger(kgoLog)})...)
 	if err != nil {
 		return fmt.Errorf("creating the Kafka admin client: %w", err)
 	}
 	defer adminClient.Close()
 	adm := kadm.NewClient(adminClient)
 
-	endStage := h.beginStage("creating or checking the internal topics")
-	err = h.ensureTopics(ctx, adm)
-	endStage()
+	st, err := h.connectKafka(ctx, adm, base, idBase)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil // asked to stop while starting
 		}
 		return err
 	}
-	if md, err := adm.BrokerMetadata(ctx); err == nil {
-		id := md.Cluster
-		h.clusterID.Store(&id)
-	} else if ctx.Err() != nil {
-		return nil
-	} else {
-		h.log.Warn("reading the Kafka cluster id failed", "error", err)
-	}
-
-	endStage = h.beginStage("reading the config and status topics to their ends")
-	st, err := h.startStores(ctx, base, idBase)
-	endStage()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return err
-	}
-	memberClient, err := kgo.NewClient(slices.Concat(base, []kgo.Opt{kgo.ClientID(h.cfg.memberClientID()), kgo.WithLogger(kafkaprops.Logger(h.log))})...)
+	memberClient, err := kgo.NewClient(slices.Concat(base, []kgo.Opt{kgo.ClientID(h.cfg.memberClientID()), kgo.WithLogger(kgoLog)})...)
 	if err != nil {
 		h.stopStores(st)
 		return fmt.Errorf("creating the worker group client: %w", err)
@@ -317,12 +332,12 @@ func (h *Herder) Run(ctx context.Context) error {
 		h.log.Info("the worker runs the eager rebalancing protocol (connect.protocol=eager)")
 	}
 
-	for runCtx.Err() == nil {
+	for runCtx.Err() == nil && h.st.fatal == nil {
 		h.tick(runCtx)
 	}
 	h.halt()
 	h.stopStores(st)
-	return nil
+	return h.st.fatal
 }
 
 // backoffRetries is how many times a cooperative worker that cannot catch up with the config
@@ -350,14 +365,17 @@ func (h *Herder) taskSettings() task.WorkerSettings {
 	}
 }
 
-// ensureTopics creates the three internal topics if they are missing, or checks them. The
-// offset topic is created although sink connectors do not use it, so the cluster is ready for
-// source connectors, as Java creates it.
-func (h *Herder) ensureTopics(ctx context.Context, adm *kadm.Client) error {
+// topicSpecs describes the three internal topics. The offset topic is created although sink
+// connectors do not use it, so the cluster is ready for source connectors, as Java creates it.
+// Settings it ignores are logged here, once.
+func (h *Herder) topicSpecs() []storage.TopicSpec {
 	specs := []storage.TopicSpec{
-		{Name: h.cfg.cfg.String(cfgConfigTopic), Partitions: 1, ReplicationFactor: int16(h.cfg.cfg.Int(cfgConfigReplication)), SinglePartition: true},
-		{Name: h.cfg.cfg.String(cfgOffsetTopic), Partitions: int32(h.cfg.cfg.Int(cfgOffsetPartitions)), ReplicationFactor: int16(h.cfg.cfg.Int(cfgOffsetReplication))},
-		{Name: h.cfg.cfg.String(cfgStatusTopic), Partitions: int32(h.cfg.cfg.Int(cfgStatusPartitions)), ReplicationFactor: int16(h.cfg.cfg.Int(cfgStatusReplication))},
+		{Name: h.cfg.cfg.String(cfgConfigTopic), Partitions: 1, ReplicationFactor: int16(h.cfg.cfg.Int(cfgConfigReplication)), SinglePartition: true,
+			Property: cfgConfigTopic, Purpose: "connector configurations"},
+		{Name: h.cfg.cfg.String(cfgOffsetTopic), Partitions: int32(h.cfg.cfg.Int(cfgOffsetPartitions)), ReplicationFactor: int16(h.cfg.cfg.Int(cfgOffsetReplication)),
+			Property: cfgOffsetTopic, Purpose: "source connector offsets"},
+		{Name: h.cfg.cfg.String(cfgStatusTopic), Partitions: int32(h.cfg.cfg.Int(cfgStatusPartitions)), ReplicationFactor: int16(h.cfg.cfg.Int(cfgStatusReplication)),
+			Property: cfgStatusTopic, Purpose: "connector and task statuses"},
 	}
 	prefixes := []string{"config.storage.", "offset.storage.", "status.storage."}
 	for i := range specs {
@@ -366,34 +384,47 @@ func (h *Herder) ensureTopics(ctx context.Context, adm *kadm.Client) error {
 			h.log.Warn("ignoring the cleanup.policy setting of an internal topic: internal topics are always compacted", "setting", prefixes[i]+"cleanup.policy")
 		}
 		specs[i].Configs = configs
-		if err := storage.EnsureTopic(ctx, adm, specs[i], h.log); err != nil {
-			return fmt.Errorf("preparing internal topic %s: %w", specs[i].Name, err)
-		}
 	}
 	if _, set := h.cfg.props[cfgConfigPartitions]; set {
 		h.log.Warn("config.storage.partitions is ignored: the config topic always has a single partition")
 	}
+	return specs
+}
+
+// ensureTopics creates the internal topics if they are missing, or checks them.
+func (h *Herder) ensureTopics(ctx context.Context, adm *kadm.Client, specs []storage.TopicSpec) error {
+	log := h.log.With(logKey, "storage")
+	for _, spec := range specs {
+		if err := storage.EnsureTopic(ctx, adm, spec, log); err != nil {
+			return fmt.Errorf("preparing internal topic %s: %w", spec.Name, err)
+		}
+	}
 	return nil
 }
 
+// startStores creates the config and status stores and reads their topics to the end. On
+// failure it closes whatever it created, so it can be called again.
 func (h *Herder) startStores(ctx context.Context, base []kgo.Opt, idBase string) (*stores, error) {
+	log := h.log.With(logKey, "storage")
 	// Each store gets its own copy of the options, as it appends its own.
-	cs, err := storage.NewKafkaConfigStore(storage.KafkaOptions{ClientOpts: slices.Clone(base), Topic: h.cfg.cfg.String(cfgConfigTopic), ClientID: idBase + "configs", Logger: h.log})
+	cs, err := storage.NewKafkaConfigStore(storage.KafkaOptions{ClientOpts: slices.Clone(base), Topic: h.cfg.cfg.String(cfgConfigTopic), ClientID: idBase + "configs", Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("creating the config store: %w", err)
 	}
-	ss, err := storage.NewKafkaStatusStore(storage.KafkaOptions{ClientOpts: slices.Clone(base), Topic: h.cfg.cfg.String(cfgStatusTopic), ClientID: idBase + "statuses", Logger: h.log})
+	ss, err := storage.NewKafkaStatusStore(storage.KafkaOptions{ClientOpts: slices.Clone(base), Topic: h.cfg.cfg.String(cfgStatusTopic), ClientID: idBase + "statuses", Logger: log})
 	if err != nil {
+		_ = cs.Stop(context.Background())
 		return nil, fmt.Errorf("creating the status store: %w", err)
 	}
+	s := &stores{config: cs, status: ss}
 	if err := ss.Start(ctx); err != nil {
+		h.stopStores(s)
 		return nil, fmt.Errorf("reading the status topic: %w", err)
 	}
 	if err := cs.Start(ctx, configListener{h}); err != nil {
-		_ = ss.Stop(context.Background())
+		h.stopStores(s)
 		return nil, fmt.Errorf("reading the config topic: %w", err)
 	}
-	s := &stores{config: cs, status: ss}
 	h.stores.Store(s)
 	return s, nil
 }
@@ -430,6 +461,12 @@ func (h *Herder) tick(ctx context.Context) {
 	if h.st.rejoinRequested || h.st.assignment == nil {
 		if err := h.rebalance(ctx); err != nil {
 			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, errGroupFatal) && !h.isReady() {
+				// A worker that never joined has nothing to keep serving: the group refused
+				// this configuration (authorization, session timeout, protocol type).
+				h.st.fatal = err
 				return
 			}
 			if !h.st.owned.empty() || len(h.st.worker.connectors)+len(h.st.worker.tasks) > 0 {

@@ -118,7 +118,7 @@ func TestTopicTrackingSwitches(t *testing.T) {
 // requests that need a settled group get the conflict or rebalance error Java gives.
 func TestClusterAnswersWhileRebalancePending(t *testing.T) {
 	c := newTestCluster(t)
-	fault := c.kafka.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.JoinGroup}, Group: "kconnect-test", Err: kerr.GroupAuthorizationFailed, Count: -1})
+	fault := c.kafka.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.JoinGroup}, Group: "kconnect-test", Err: kerr.UnknownServerError, Count: -1})
 	w := c.launch()
 	ctx := context.Background()
 	waitFor(t, 30*time.Second, "a refused join", func() error {

@@ -71,7 +71,8 @@ func (c *testSinkConnector) TaskConfigs(maxTasks int) ([]map[string]string, erro
 	}
 	out := make([]map[string]string, n)
 	for i := range out {
-		out[i] = map[string]string{"task.number": strconv.Itoa(i), "test.connector": c.name, "test.setting": c.config["test.setting"], "test.fail.task": c.config["test.fail.task"]}
+		out[i] = map[string]string{"task.number": strconv.Itoa(i), "test.connector": c.name, "test.setting": c.config["test.setting"],
+			"test.fail.task": c.config["test.fail.task"], "test.fail.put": c.config["test.fail.put"]}
 	}
 	return out, nil
 }
@@ -115,10 +116,13 @@ func (c *testSinkConnector) Validate(config map[string]string, values []sink.Con
 	return values
 }
 
-type testSinkTask struct{}
+// testSinkTask fails Start when its number is test.fail.task, and Put when test.fail.put is
+// its number.
+type testSinkTask struct{ failPut bool }
 
 // Start counts starts and fails the task whose number is test.fail.task.
-func (testSinkTask) Start(_ context.Context, _ sink.TaskContext, config map[string]string) error {
+func (t *testSinkTask) Start(_ context.Context, _ sink.TaskContext, config map[string]string) error {
+	t.failPut = config["test.fail.put"] != "" && config["test.fail.put"] == config["task.number"]
 	testSinkStarts.Lock()
 	testSinkStarts.n[config["test.connector"]+"-"+config["task.number"]]++
 	testSinkStarts.Unlock()
@@ -128,7 +132,12 @@ func (testSinkTask) Start(_ context.Context, _ sink.TaskContext, config map[stri
 	return nil
 }
 func (testSinkTask) Open(context.Context, []sink.TopicPartition) error { return nil }
-func (testSinkTask) Put(context.Context, []sink.Record) error          { return nil }
+func (t *testSinkTask) Put(context.Context, []sink.Record) error {
+	if t.failPut {
+		return errors.New("the test task was told to fail in put")
+	}
+	return nil
+}
 func (testSinkTask) PreCommit(_ context.Context, cur map[sink.TopicPartition]int64) (map[sink.TopicPartition]int64, error) {
 	return cur, nil
 }
@@ -143,7 +152,7 @@ func testRegistry(t *testing.T) *sink.Registry {
 	reg, err := sink.NewRegistry(&sink.Plugin{
 		Class: testSinkClass, TaskClass: testTaskClass, Version: "1.0.0", Type: sink.PluginTypeSink, Config: def,
 		NewConnector: func() sink.Connector { return &testSinkConnector{} },
-		NewTask:      func() sink.Task { return testSinkTask{} },
+		NewTask:      func() sink.Task { return &testSinkTask{} },
 	})
 	if err != nil {
 		t.Fatal(err)

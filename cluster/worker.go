@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -207,7 +208,7 @@ func (h *Herder) startTask(id storage.ConnectorTaskID) {
 	}
 	gen := h.generation.Load()
 	fail := func(trace string) {
-		h.log.Error("task cannot start", "task", taskName(id), "error", trace)
+		h.log.Error("task cannot start", "connector", id.Connector, "task", taskName(id), "error", trace)
 		h.statusStore().PutTaskSafe(storage.TaskStatus{ID: id, State: storage.Failed, Trace: trace, WorkerID: h.workerID, Generation: gen})
 		w.tasks[id] = nil
 	}
@@ -223,6 +224,8 @@ func (h *Herder) startTask(id storage.ConnectorTaskID) {
 	}
 	tr := &taskRunner{id: id, done: make(chan struct{})}
 	listener := &taskStatus{h: h, runner: tr, written: map[string]time.Time{}}
+	logged := &loggedErrors{}
+	taskLog := slog.New(logged.wrap(h.log.Handler())).With(logKey, "task", "connector", id.Connector, "task", taskName(id))
 	t, err := task.New(task.Config{
 		Connector:       id.Connector,
 		Task:            id.Task,
@@ -232,7 +235,7 @@ func (h *Herder) startTask(id storage.ConnectorTaskID) {
 		Worker:          w.settings,
 		Paused:          snap.TargetState(id.Connector) != storage.Started,
 		Status:          listener,
-		Logger:          h.log.With("task", taskName(id)),
+		Logger:          taskLog,
 	})
 	if err != nil {
 		fail(err.Error())
@@ -245,8 +248,9 @@ func (h *Herder) startTask(id storage.ConnectorTaskID) {
 	go func() {
 		defer close(tr.done)
 		defer cancel()
-		if err := t.Run(ctx); err != nil && ctx.Err() == nil {
-			h.log.Error("task failed", "task", taskName(id), "error", err)
+		// A failure is logged once: by the task runtime when it logs it itself, else here.
+		if err := t.Run(ctx); err != nil && ctx.Err() == nil && !logged.has(err) {
+			taskLog.Error("task failed", "error", err)
 		}
 	}()
 }
@@ -675,6 +679,65 @@ func (h *Herder) postTaskConfigs(ctx context.Context, name string, body []byte) 
 		em.Message = strings.TrimSpace(string(data))
 	}
 	return &forwardError{status: resp.StatusCode, message: em.Message}
+}
+
+// loggedErrors remembers the last errors a task logged at ERROR level, so the worker can tell
+// whether a failure Run returns was logged already.
+type loggedErrors struct {
+	mu   sync.Mutex
+	errs []error // the most recent last, at most maxLoggedErrors
+}
+
+const maxLoggedErrors = 4
+
+// wrap returns a handler that passes every record to h and remembers the error attributes of
+// ERROR records.
+func (l *loggedErrors) wrap(h slog.Handler) slog.Handler { return errorRecorder{Handler: h, logged: l} }
+
+// has reports whether err, or an error it wraps, was logged.
+func (l *loggedErrors) has(err error) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.errs {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loggedErrors) add(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.errs) == maxLoggedErrors {
+		l.errs = append(l.errs[:0], l.errs[1:]...)
+	}
+	l.errs = append(l.errs, err)
+}
+
+type errorRecorder struct {
+	slog.Handler
+	logged *loggedErrors
+}
+
+func (r errorRecorder) Handle(ctx context.Context, rec slog.Record) error {
+	if rec.Level >= slog.LevelError {
+		rec.Attrs(func(a slog.Attr) bool {
+			if err, ok := a.Value.Any().(error); ok && a.Value.Kind() == slog.KindAny {
+				r.logged.add(err)
+			}
+			return true
+		})
+	}
+	return r.Handler.Handle(ctx, rec)
+}
+
+func (r errorRecorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return errorRecorder{Handler: r.Handler.WithAttrs(as), logged: r.logged}
+}
+
+func (r errorRecorder) WithGroup(name string) slog.Handler {
+	return errorRecorder{Handler: r.Handler.WithGroup(name), logged: r.logged}
 }
 
 func taskName(id storage.ConnectorTaskID) string { return fmt.Sprintf("%s-%d", id.Connector, id.Task) }

@@ -22,10 +22,11 @@ const (
 // routes is the route table of the whole API (Java's RootResource, ConnectorsResource,
 // InternalConnectResource and ConnectorPluginsResource). Routes that read a JSON body go
 // through requireJSON; every other route ignores whatever body and Content-Type a client sends
-// (the Azure Postman collections send " " bodies on GET, PUT pause and DELETE).
+// (the Azure Postman collections send " " bodies on GET, PUT pause and DELETE). OPTIONS on any
+// resource answers its methods (methodNotAllowed), as Jersey does, which CORS preflights need.
 func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.guard, s.logRequests, canonicalPath, middleware.GetHead)
+	r.Use(s.guard, s.corsFilter, s.responseHeaders, s.logRequests, canonicalPath, middleware.GetHead)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 	body := r.With(s.requireJSON)
@@ -113,9 +114,11 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 // allMethods are the methods the API serves, in the order the Allow header lists them.
 var allMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
+// methodNotAllowed answers a method a resource does not serve with 405 and the methods it
+// does serve; OPTIONS is answered with 200 and those methods.
 func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	var allowed []string
 	if rctx := chi.RouteContext(r.Context()); rctx != nil && rctx.Routes != nil {
-		var allowed []string
 		for _, m := range allMethods {
 			match := m
 			if m == http.MethodHead {
@@ -125,9 +128,15 @@ func (s *Server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 				allowed = append(allowed, m)
 			}
 		}
-		if len(allowed) > 0 {
-			w.Header().Set("Allow", strings.Join(allowed, ", "))
-		}
+	}
+	if r.Method == http.MethodOptions && len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(append(allowed, http.MethodOptions), ", "))
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
 	}
 	s.writeError(w, r, newError(http.StatusMethodNotAllowed, msgMethodNotAllowed))
 }

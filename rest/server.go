@@ -5,12 +5,15 @@
 // Start with [Server] ([New], [Server.Start], [Server.Shutdown]). The route table is in
 // routes.go, one file per resource holds its handlers (root.go, connectors.go, plugins.go,
 // internal.go), entities.go holds the JSON shapes, errors.go the single mapping from errors to
-// statuses, forward.go the forwarding of requests to the worker that must handle them, and
-// body.go the Jackson-compatible binding of request bodies.
+// statuses, forward.go the forwarding of requests to the worker that must handle them,
+// body.go the Jackson-compatible binding of request bodies, and cors.go and headers.go the
+// CORS answers and response header rules the worker configuration asks for. Listeners are
+// http or https (Options.TLS).
 package rest
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -41,14 +44,27 @@ const DefaultListener = "http://:8083"
 // Options configure a Server.
 type Options struct {
 	// Listeners are the URLs to serve on, as Connect's "listeners" setting spells them:
-	// "http://host:port"; an empty host binds every interface and port 0 picks a free port.
-	// Default: [DefaultListener]. https listeners are refused for now.
+	// "http://host:port" or "https://host:port"; an empty host binds every interface and port
+	// 0 picks a free port. Default: [DefaultListener].
 	Listeners []string
+	// TLS serves the https listeners; New refuses an https listener without it.
+	// cluster.WorkerConfig.ListenerTLS builds it from the worker's ssl.* settings.
+	TLS *tls.Config
 	// Logger receives request logs (debug) and server errors. Default: slog.Default().
 	Logger *slog.Logger
 	// HTTPClient forwards requests to other workers. It is used with redirects disabled.
-	// Default: a client with connect and response-header timeouts.
+	// Default: a client with connect and response-header timeouts that speaks TLS to https
+	// workers with ClientTLS.
 	HTTPClient *http.Client
+	// ClientTLS is the TLS of the default HTTPClient (cluster.WorkerConfig.ClientTLS builds it
+	// from the worker's settings). Default: Go's, which trusts the system's CAs.
+	ClientTLS *tls.Config
+	// CORS answers cross-origin requests as Connect's access.control.allow.* settings do.
+	// Default: no CORS headers.
+	CORS CORS
+	// ResponseHeaders are Connect's response.http.headers.config: comma-separated rules
+	// "<action> <Header-Name>:<value>" adding headers to every response. Default: none.
+	ResponseHeaders string
 }
 
 // Server is the REST API of one worker. Build it with New, bind it with Start, stop it with
@@ -58,6 +74,9 @@ type Server struct {
 	log     *slog.Logger
 	client  *http.Client
 	specs   []listenerSpec
+	tls     *tls.Config
+	cors    *corsPolicy  // nil: CORS disabled
+	headers []headerRule // response.http.headers.config
 	handler http.Handler
 
 	requestTimeout time.Duration
@@ -85,8 +104,9 @@ const (
 
 // listenerSpec is one parsed entry of Options.Listeners.
 type listenerSpec struct {
-	raw  string
-	addr string // host:port for net.Listen
+	raw   string
+	addr  string // host:port for net.Listen
+	https bool
 }
 
 // New builds the server of herder h. It checks the listeners but binds nothing.
@@ -104,7 +124,19 @@ func New(h Herder, opts Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if spec.https && opts.TLS == nil {
+			return nil, fmt.Errorf("rest: listener %q is https but no TLS settings were given: set ssl.keystore.type=PEM and ssl.keystore.location "+
+				"(or the listeners.https.ssl.* settings)", l)
+		}
 		specs = append(specs, spec)
+	}
+	cors, err := newCORSPolicy(opts.CORS)
+	if err != nil {
+		return nil, err
+	}
+	headers, err := parseHeaderRules(opts.ResponseHeaders)
+	if err != nil {
+		return nil, err
 	}
 	log := opts.Logger
 	if log == nil {
@@ -114,8 +146,11 @@ func New(h Herder, opts Options) (*Server, error) {
 	s := &Server{
 		herder:         h,
 		log:            log,
-		client:         forwardingClient(opts.HTTPClient),
+		client:         forwardingClient(opts.HTTPClient, opts.ClientTLS),
 		specs:          specs,
+		tls:            opts.TLS,
+		cors:           cors,
+		headers:        headers,
 		requestTimeout: requestTimeout,
 		baseCtx:        ctx,
 		cancel:         cancel,
@@ -124,19 +159,20 @@ func New(h Herder, opts Options) (*Server, error) {
 	return s, nil
 }
 
-// parseListener checks one listener URL: protocol://host:port, protocol http (https is not
-// supported yet), case-insensitive as in Connect.
+// parseListener checks one listener URL: protocol://host:port, protocol http or https,
+// case-insensitive as in Connect.
 func parseListener(raw string) (listenerSpec, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return listenerSpec{}, fmt.Errorf("rest: invalid listener %q: expected protocol://host:port, e.g. %s", raw, DefaultListener)
 	}
+	var https bool
 	switch strings.ToLower(u.Scheme) {
 	case "http":
 	case "https":
-		return listenerSpec{}, fmt.Errorf("rest: listener %q: https listeners are not supported yet; use an http:// listener (behind a TLS-terminating proxy if needed)", raw)
+		https = true
 	default:
-		return listenerSpec{}, fmt.Errorf("rest: listener %q: unsupported protocol %q; use http", raw, u.Scheme)
+		return listenerSpec{}, fmt.Errorf("rest: listener %q: unsupported protocol %q; use http or https", raw, u.Scheme)
 	}
 	if u.Path != "" && u.Path != "/" {
 		return listenerSpec{}, fmt.Errorf("rest: invalid listener %q: a listener has no path", raw)
@@ -145,17 +181,19 @@ func parseListener(raw string) (listenerSpec, error) {
 	if err != nil || port == "" {
 		return listenerSpec{}, fmt.Errorf("rest: invalid listener %q: expected protocol://host:port with a port", raw)
 	}
-	return listenerSpec{raw: raw, addr: net.JoinHostPort(host, port)}, nil
+	return listenerSpec{raw: raw, addr: net.JoinHostPort(host, port), https: https}, nil
 }
 
 // forwardingClient returns the client used to forward requests. Forwarding never follows
 // redirects (Connect's RestClient does not either); a caller's client is copied, not changed.
-func forwardingClient(c *http.Client) *http.Client {
+func forwardingClient(c *http.Client, clientTLS *tls.Config) *http.Client {
 	if c == nil {
 		c = &http.Client{
 			Transport: &http.Transport{
 				Proxy:                 http.ProxyFromEnvironment,
 				DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+				TLSClientConfig:       clientTLS,
+				TLSHandshakeTimeout:   10 * time.Second,
 				MaxIdleConnsPerHost:   4,
 				IdleConnTimeout:       90 * time.Second,
 				ResponseHeaderTimeout: requestTimeout,
@@ -189,6 +227,9 @@ func (s *Server) Start() error {
 			}
 			return fmt.Errorf("rest: binding listener %s: %w", spec.raw, err)
 		}
+		if spec.https {
+			l = tls.NewListener(l, s.tls)
+		}
 		bound = append(bound, l)
 	}
 	s.srv = &http.Server{
@@ -200,7 +241,7 @@ func (s *Server) Start() error {
 	}
 	s.listeners = bound
 	s.state = stateStarted
-	for _, l := range bound {
+	for i, l := range bound {
 		s.serving.Add(1)
 		go func() {
 			defer s.serving.Done()
@@ -208,7 +249,7 @@ func (s *Server) Start() error {
 				s.log.Error("REST listener stopped", "addr", l.Addr().String(), "err", err)
 			}
 		}()
-		s.log.Info("REST API listening", "addr", l.Addr().String())
+		s.log.Info("REST API listening", "addr", l.Addr().String(), "listener", s.specs[i].raw)
 	}
 	return nil
 }

@@ -21,21 +21,23 @@ import (
 
 func TestParseListener(t *testing.T) {
 	cases := []struct {
-		raw      string
-		wantAddr string
-		wantErr  string
+		raw       string
+		wantAddr  string
+		wantErr   string
+		wantHTTPS bool
 	}{
-		{"http://:8083", ":8083", ""},
-		{"HTTP://127.0.0.1:0", "127.0.0.1:0", ""},
-		{"http://0.0.0.0:8083/", "0.0.0.0:8083", ""},
-		{"http://[::1]:8083", "[::1]:8083", ""},
-		{" http://worker1:8083 ", "worker1:8083", ""},
-		{"https://:8443", "", "https listeners are not supported yet"},
-		{"ftp://:21", "", `unsupported protocol "ftp"`},
-		{"localhost:8083", "", "expected protocol://host:port"},
-		{"http://worker1", "", "with a port"},
-		{"http://worker1:8083/connect", "", "a listener has no path"},
-		{"", "", "expected protocol://host:port"},
+		{"http://:8083", ":8083", "", false},
+		{"HTTP://127.0.0.1:0", "127.0.0.1:0", "", false},
+		{"http://0.0.0.0:8083/", "0.0.0.0:8083", "", false},
+		{"http://[::1]:8083", "[::1]:8083", "", false},
+		{" http://worker1:8083 ", "worker1:8083", "", false},
+		{"https://:8443", ":8443", "", true},
+		{"HTTPS://127.0.0.1:0", "127.0.0.1:0", "", true},
+		{"ftp://:21", "", `unsupported protocol "ftp"`, false},
+		{"localhost:8083", "", "expected protocol://host:port", false},
+		{"http://worker1", "", "with a port", false},
+		{"http://worker1:8083/connect", "", "a listener has no path", false},
+		{"", "", "expected protocol://host:port", false},
 	}
 	for _, c := range cases {
 		spec, err := parseListener(c.raw)
@@ -45,8 +47,8 @@ func TestParseListener(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || spec.addr != c.wantAddr {
-			t.Errorf("parseListener(%q) = %q, %v; want %q", c.raw, spec.addr, err, c.wantAddr)
+		if err != nil || spec.addr != c.wantAddr || spec.https != c.wantHTTPS {
+			t.Errorf("parseListener(%q) = %q (https %v), %v; want %q (https %v)", c.raw, spec.addr, spec.https, err, c.wantAddr, c.wantHTTPS)
 		}
 	}
 }
@@ -62,8 +64,12 @@ func TestNew(t *testing.T) {
 	if len(s.specs) != 1 || s.specs[0].addr != ":8083" {
 		t.Errorf("default listeners = %+v, want :8083", s.specs)
 	}
-	if _, err := New(newFakeHerder(), Options{Listeners: []string{"http://:0", "https://:8443"}}); err == nil || !strings.Contains(err.Error(), "not supported yet") {
-		t.Errorf("an https listener: %v", err)
+	if _, err := New(newFakeHerder(), Options{Listeners: []string{"http://:0", "https://:8443"}}); err == nil || !strings.Contains(err.Error(), "no TLS settings") {
+		t.Errorf("an https listener without TLS settings: %v", err)
+	}
+	if _, err := New(newFakeHerder(), Options{CORS: CORS{AllowedOrigins: "*"}, ResponseHeaders: "set X-Frame-Options"}); err == nil ||
+		!strings.Contains(err.Error(), "response.http.headers.config") {
+		t.Errorf("bad response header rules: %v", err)
 	}
 }
 

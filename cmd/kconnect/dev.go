@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -46,10 +45,12 @@ type devOptions struct {
 	caFile   string
 }
 
+const devDescription = `Run a Kafka broker, a Kusto emulator and one worker in this process, with a demo
+that streams storm events into Kusto. Ctrl-C stops everything.`
+
 func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o devOptions
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := command("dev", "[flags]", devDescription)
 	fs.StringVar(&o.kafka, "kafka", "127.0.0.1:9092", "address of the embedded Kafka broker")
 	fs.StringVar(&o.kusto, "kusto", "127.0.0.1:8080", "address of the embedded Kusto engine and data management (http)")
 	fs.StringVar(&o.storage, "storage", "127.0.0.1:10443", "address of the embedded Kusto storage (https)")
@@ -59,20 +60,17 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.StringVar(&o.logLevel, "log-level", "warn", "log level of the embedded services: debug, info, warn or error")
 	fs.StringVar(&o.caFile, "ca-file", filepath.Join(os.TempDir(), "kconnect-dev", "kusto-ca.pem"),
 		"where to write the emulator's CA certificate (connectors name it in kusto.tls.ca.file)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: kconnect dev [flags]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q", fs.Args())
+		return badUsage(fs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	log, err := newLogger(stderr, o.logLevel)
 	if err != nil {
-		return err
+		return badUsage(fs, err)
 	}
+	log = log.With(loggerKey, "kconnect")
 	say := func(format string, args ...any) { fmt.Fprintf(stdout, format+"\n", args...) }
 
 	// Kafka.
@@ -99,7 +97,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		Databases:   []string{devDatabase},
 		EngineAddr:  o.kusto,
 		StorageAddr: o.storage,
-		Logger:      log.With("logger", "kustoemu"),
+		Logger:      log.With(loggerKey, "kustoemu"),
 		Batching:    kustoemu.BatchingPolicy{MaxDelay: time.Second},
 	})
 	if err != nil {
@@ -148,7 +146,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	ready := make(chan struct{})
 	workerDone := make(chan error, 1)
 	go func() {
-		workerDone <- runWorker(ctx, cfg, log.With("logger", "worker"), func() { close(ready) })
+		workerDone <- runWorker(ctx, cfg, log, func() { close(ready) })
 	}()
 	select {
 	case <-ready:

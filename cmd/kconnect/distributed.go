@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,25 +16,24 @@ import (
 // shutdownTimeout bounds how long the REST API waits for in-flight requests on exit.
 const shutdownTimeout = 30 * time.Second
 
-func runDistributed(ctx context.Context, args []string, _, stderr io.Writer) error {
-	fs := flag.NewFlagSet("distributed", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+const distributedDescription = `Run one worker of a distributed cluster. The file is Apache Kafka Connect's
+connect-distributed.properties; CONNECT_* environment variables (as the cp-kafka-connect
+image takes them) are added on top: CONNECT_GROUP_ID → group.id. Ctrl-C stops the worker.`
+
+func runDistributed(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := command("distributed", "[flags] [worker.properties]", distributedDescription)
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: kconnect distributed [flags] [worker.properties]")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, stdout, stderr); err != nil {
 		return err
 	}
 	if fs.NArg() > 1 {
-		fs.Usage()
-		return errors.New("at most one worker.properties file may be given")
+		return badUsage(fs, fmt.Errorf("at most one worker.properties file may be given, got %q", fs.Args()))
 	}
 	log, err := newLogger(stderr, *logLevel)
 	if err != nil {
-		return err
+		return badUsage(fs, err)
 	}
+	log = log.With(loggerKey, "kconnect")
 	props := map[string]string{}
 	if fs.NArg() == 1 {
 		if props, err = cluster.LoadProperties(fs.Arg(0)); err != nil {
@@ -50,8 +48,7 @@ func runDistributed(ctx context.Context, args []string, _, stderr io.Writer) err
 		props[k] = env[k]
 	}
 	if len(props) == 0 {
-		fs.Usage()
-		return errors.New("no worker configuration: give a worker.properties file or CONNECT_* environment variables")
+		return badUsage(fs, errors.New("no worker configuration: give a worker.properties file or CONNECT_* environment variables"))
 	}
 	cfg, err := cluster.ParseWorkerConfig(props)
 	if err != nil {
@@ -61,24 +58,36 @@ func runDistributed(ctx context.Context, args []string, _, stderr io.Writer) err
 }
 
 // runWorker runs one worker (herder and REST API) until ctx is cancelled or the herder fails.
-// ready, if not nil, is called once the worker completed its first rebalance.
+// ready, if not nil, is called once the worker completed its first rebalance. log is the
+// program's logger (its lines are named "kconnect"); the packages name their own.
 func runWorker(ctx context.Context, cfg *cluster.WorkerConfig, log *slog.Logger, ready func()) error {
 	registry, err := plugins()
 	if err != nil {
 		return err
 	}
-	h, err := cluster.New(cfg, registry, cluster.WithLogger(log), cluster.WithVersion(version, commit))
+	// Code without a logger of its own (connector plugins, Kafka client settings) logs
+	// through the default logger, at the same level and in the same format.
+	slog.SetDefault(log.With(loggerKey, "sink"))
+	h, err := cluster.New(cfg, registry, cluster.WithLogger(log), cluster.WithVersion(version, buildCommit()))
 	if err != nil {
 		return err
 	}
-	srv, err := rest.New(h, rest.Options{Listeners: cfg.Listeners(), Logger: log.With("logger", "rest")})
+	origins, methods := cfg.CORS()
+	srv, err := rest.New(h, rest.Options{
+		Listeners:       cfg.Listeners(),
+		TLS:             cfg.ListenerTLS(),
+		ClientTLS:       cfg.ClientTLS(),
+		CORS:            rest.CORS{AllowedOrigins: origins, AllowedMethods: methods},
+		ResponseHeaders: cfg.ResponseHeaders(),
+		Logger:          log.With(loggerKey, "rest"),
+	})
 	if err != nil {
 		return err
 	}
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	log.Info("kconnect worker starting", "version", version, "worker_id", cfg.WorkerID(), "url", cfg.AdvertisedURL())
+	log.Info("kconnect worker starting", "version", version, "commit", buildCommit(), "worker_id", cfg.WorkerID(), "url", cfg.AdvertisedURL())
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
