@@ -411,6 +411,9 @@ func TestClusterFailuresAndRestartOnlyFailed(t *testing.T) {
 		t.Errorf("failed task trace %q", st.Tasks[1].Trace)
 	}
 	starts, taskStarts := connectorStarts("bad-task"), connectorStarts("bad-task-1")
+	if got := connectorStarts("bad-task#logger"); got != connectorStarts("bad-task#attempts") || got == 0 {
+		t.Errorf("the connector was started %d times with the worker's logger, of %d starts", got, connectorStarts("bad-task#attempts"))
+	}
 	var plan *ConnectorState
 	if err := c.doRetry(w.h, func(h *Herder) error {
 		var err error

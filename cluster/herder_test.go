@@ -48,11 +48,19 @@ func connectorStarts(name string) int {
 type testSinkConnector struct {
 	name   string
 	config map[string]string
+	log    *slog.Logger
 }
+
+// SetLogger receives the worker's logger (sink.LoggerSetter); Start counts starts that had one
+// as "name#logger".
+func (c *testSinkConnector) SetLogger(l *slog.Logger) { c.log = l }
 
 func (c *testSinkConnector) Start(_ context.Context, _ sink.ConnectorContext, config map[string]string) error {
 	testSinkStarts.Lock()
 	testSinkStarts.n[config["name"]+"#attempts"]++
+	if c.log != nil {
+		testSinkStarts.n[config["name"]+"#logger"]++
+	}
 	testSinkStarts.Unlock()
 	if config["test.fail.start"] == "true" {
 		return errors.New("the test connector was told to fail")

@@ -450,6 +450,9 @@ func (r *connectorRunner) run(ctx context.Context) {
 		switch ts {
 		case storage.Started:
 			inst = r.plugin.NewConnector()
+			if ls, ok := inst.(sink.LoggerSetter); ok {
+				ls.SetLogger(r.log.With("logger", "sink"))
+			}
 			if err := inst.Start(ctx, r, maps.Clone(r.config)); err != nil {
 				started = true // Stop is called after a failed Start too
 				fail(fmt.Errorf("starting connector %s: %w", r.name, err))

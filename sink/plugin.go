@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
 
@@ -94,6 +95,14 @@ type TaskContext interface {
 	// Timeout sets how long the runtime waits before redelivering a batch after a retriable
 	// Put error.
 	Timeout(d time.Duration)
+}
+
+// LoggerSetter is implemented by connectors and tasks that log. The runtime calls SetLogger once,
+// right after it constructs the instance and before Start, with the worker's logger naming the
+// plugin ("logger=sink"), the connector and, for a task, the task number, so the plugin's lines
+// follow the worker's format and log level.
+type LoggerSetter interface {
+	SetLogger(l *slog.Logger)
 }
 
 // PluginType is the kind of a plugin as the REST API names it.

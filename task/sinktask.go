@@ -261,7 +261,11 @@ func (t *SinkTask) Run(ctx context.Context) error {
 		t.paused = false
 	}
 
-	t.task = guardedTask{Task: t.cfg.Plugin.NewTask(), log: t.log}
+	inst := t.cfg.Plugin.NewTask()
+	if ls, ok := inst.(sink.LoggerSetter); ok {
+		ls.SetLogger(t.log.With("logger", "sink"))
+	}
+	t.task = guardedTask{Task: inst, log: t.log}
 	err := t.start(ctx)
 	switch {
 	case err == nil:

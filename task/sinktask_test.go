@@ -37,6 +37,7 @@ type recorder struct {
 	calls   []call
 	records []sink.Record
 	tc      sink.TaskContext
+	logger  *slog.Logger
 
 	onOpen      func(tc sink.TaskContext, parts []sink.TopicPartition) error
 	onPut       func(tc sink.TaskContext, records []sink.Record) error
@@ -47,6 +48,14 @@ func (r *recorder) add(c call) {
 	r.mu.Lock()
 	r.calls = append(r.calls, c)
 	r.mu.Unlock()
+}
+
+// SetLogger records the logger the runtime hands the task (sink.LoggerSetter).
+func (r *recorder) SetLogger(l *slog.Logger) {
+	r.mu.Lock()
+	r.logger = l
+	r.mu.Unlock()
+	r.add(call{kind: "logger"})
 }
 
 func (r *recorder) Start(_ context.Context, tc sink.TaskContext, _ map[string]string) error {
@@ -861,6 +870,32 @@ func TestEmptyPutSurfacesBackgroundFailures(t *testing.T) {
 	}
 }
 
+// TestPluginGetsTheWorkersLogger: a task that implements sink.LoggerSetter receives the runtime's
+// logger, named logger=sink and carrying the runtime's attributes, before Start.
+func TestPluginGetsTheWorkersLogger(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("logs", 1)
+	rec := &recorder{}
+	var buf syncBuffer
+	cfg := h.config("logs", 3, map[string]string{"topics": "logs"}, rec, &statusRecorder{})
+	cfg.Logger = slog.New(slog.NewTextHandler(&buf, nil)).With("connector", "logs", "task", 3)
+	rt := h.start(cfg, rec)
+	eventually(t, "Start", func() bool { return rec.count("start") == 1 })
+	calls, _ := rec.snapshot()
+	if len(calls) < 2 || calls[0].kind != "logger" || calls[1].kind != "start" {
+		t.Fatalf("calls %v: want SetLogger before Start", calls)
+	}
+	rec.mu.Lock()
+	rec.logger.Info("hello from the plugin")
+	rec.mu.Unlock()
+	if out := buf.String(); !strings.Contains(out, "hello from the plugin") || !strings.Contains(out, "connector=logs task=3 logger=sink") {
+		t.Errorf("plugin log line %q lacks the runtime's attributes", out)
+	}
+	if err := rt.stop(t); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestPanickingPutFailsTask(t *testing.T) {
 	h := newHarness(t)
 	h.createTopic("panics", 1)
@@ -1128,4 +1163,23 @@ func TestConfigDefAndValidate(t *testing.T) {
 	if _, ok := errs["value.converter.decimal.format"]; !ok {
 		t.Error("converter settings missing from the validation")
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger writing from the task's goroutine while the
+// test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
