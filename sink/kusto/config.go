@@ -119,7 +119,7 @@ func buildConfigDef() *sink.ConfigDef {
 			Group: groupWrites, OrderInGroup: 0, Width: sink.WidthMedium, DisplayName: "Kusto Table Topics Mapping",
 			Doc: "A JSON array mapping ingestion from topic to table, e.g: [{'topic': 't1','db':'kustoDb', 'table': 'table1', " +
 				"'format': 'csv', 'mapping': 'csvMapping', 'streaming': 'false'}..]. Single quotes are accepted. A 'topic' of '*' " +
-				"applies to every topic without its own entry. Formats: csv, tsv, tsve, psv, scsv, sohsv, txt, and json (also " +
+				"applies to every topic without its own entry; every topic listed in topics needs an entry or the '*' one. Formats: csv, tsv, tsve, psv, scsv, sohsv, txt, and json (also " +
 				"singlejson, multijson: ingested as multijson with a JSON mapping). Streaming is optional, defaults to false; if " +
 				"streaming fails transiently the file is ingested queued instead."}).
 		Define(sink.ConfigKey{Name: KeyTempDir, Type: sink.TypeString, Default: os.TempDir(), Importance: sink.Low,
@@ -149,7 +149,10 @@ func buildConfigDef() *sink.ConfigDef {
 				"in Kusto table. ``log`` Logs the error message and continues to process subsequent records when an error occurs " +
 				"while processing records or ingesting records in Kusto table, available in connect logs. With log and ignore, a " +
 				"record that cannot be written or a file Kusto rejects permanently is skipped; a file that cannot reach Kusto " +
-				"(network, throttling, server errors) is never skipped: it is retried until Kusto accepts it."}).
+				"(network, throttling, server errors) is never skipped: it is retried until Kusto accepts it. Refused " +
+				"credentials or permissions (HTTP 401 or 403 from Kusto or its storage, a token that cannot be obtained) and " +
+				"untrusted endpoints are never skipped either: they stop the task under every setting, naming the identity " +
+				"(never a secret), because only a configuration change can fix them."}).
 		Define(sink.ConfigKey{Name: KeyRetryMaxTime, Type: sink.TypeLong, Default: int64(300000),
 			Importance: sink.Low, Group: groupErrors, OrderInGroup: 1, Width: sink.WidthMedium, DisplayName: "Errors Maximum Retry Time",
 			Doc: "Maximum time up to which the Connector should retry writing records to Kusto table in case of failures. " +
@@ -274,7 +277,7 @@ func fromParsed(pc *sink.Config) (*Config, []*configError) {
 	if c.IngestionURL, err = checkEndpoint(pc.String(KeyIngestionURL), noAuth, trusted); err != nil {
 		errs = append(errs, valueErr(KeyIngestionURL, pc.String(KeyIngestionURL), err.Error()))
 	} else if c.IngestionURL == "" {
-		errs = append(errs, valueErr(KeyIngestionURL, "", "The Kusto ingestion URL must not be empty."))
+		errs = append(errs, valueErr(KeyIngestionURL, "", "The Kusto ingestion URL must not be empty: set it to the data-management endpoint, e.g. https://ingest-<cluster>.<region>.kusto.windows.net."))
 	}
 	if c.QueryURL, err = checkEndpoint(pc.String(KeyQueryURL), noAuth, trusted); err != nil {
 		errs = append(errs, valueErr(KeyQueryURL, pc.String(KeyQueryURL), err.Error()))
@@ -288,24 +291,90 @@ func fromParsed(pc *sink.Config) (*Config, []*configError) {
 	if c.routes, err = parseRoutes(pc.String(KeyTopicsMapping)); err != nil {
 		errs = append(errs, keyErr(KeyTopicsMapping, err.Error()))
 	} else if c.routes.anyStreaming() && c.QueryURL == "" {
-		errs = append(errs, keyErr(KeyQueryURL, "A mapping uses streaming ingestion, which needs the Kusto query URL (kusto.query.url)."))
+		errs = append(errs, keyErr(KeyQueryURL, "A mapping uses streaming ingestion, which needs the Kusto query URL: set kusto.query.url to the engine endpoint, e.g. https://<cluster>.<region>.kusto.windows.net."))
+	}
+	if c.routes != nil {
+		for _, topic := range unmappedTopics(c.routes, pc.Originals()[keyTopics]) {
+			errs = append(errs, keyErr(KeyTopicsMapping, fmt.Sprintf(
+				"Kusto Sink has no ingestion props mapped for the topic: %s. please check your configuration.", topic)))
+		}
 	}
 	if c.TempDir == "" {
-		errs = append(errs, valueErr(KeyTempDir, "", "The temporary directory must not be empty."))
+		errs = append(errs, valueErr(KeyTempDir, "", "tempdir.path must not be empty: set it to a writable directory for the sink's spool files."))
 	}
 	return c, errs
+}
+
+// keyTopics is the runtime's list of topics a sink consumes. With topics.regex instead, the
+// topics are only known when partitions are assigned, and Task.Open checks them.
+const keyTopics = "topics"
+
+// unmappedTopics lists the topics of the comma-separated list that have no mapping entry, in
+// the list's order, each once. The wildcard entry maps every topic.
+func unmappedTopics(rs *routes, topics string) []string {
+	if rs.wildcard != nil {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, t := range strings.Split(topics, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" || seen[t] {
+			continue
+		}
+		seen[t] = true
+		if _, ok := rs.lookup(t); !ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// secrets are the configured secret values, which error texts must never show.
+func (c *Config) secrets() []string {
+	var out []string
+	for _, p := range []sink.Password{c.AppKey, c.AccessToken} {
+		if v := strings.TrimSpace(p.Value()); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// identity names who the sink authenticates as, for error messages: the strategy and the
+// non-secret settings that select the identity.
+func (c *Config) identity() string {
+	switch c.Auth {
+	case AuthApplication:
+		return fmt.Sprintf("%s=application, %s=%s, %s=%s", KeyAuthStrategy, KeyAppID, c.AppID, KeyAuthority, c.Authority)
+	case AuthManagedIdentity:
+		if c.AppID == "" {
+			return fmt.Sprintf("%s=managed_identity, the system-assigned identity", KeyAuthStrategy)
+		}
+		return fmt.Sprintf("%s=managed_identity, the user-assigned identity %s=%s", KeyAuthStrategy, KeyAppID, c.AppID)
+	case AuthWorkloadIdentity:
+		id := "the worker's AZURE_CLIENT_ID"
+		if c.AppID != "" {
+			id = KeyAppID + "=" + c.AppID
+		}
+		return fmt.Sprintf("%s=workload_identity, %s, with the token file in AZURE_FEDERATED_TOKEN_FILE", KeyAuthStrategy, id)
+	case AuthAzDevToken:
+		return fmt.Sprintf("%s=az_dev_token, the static token in %s, which is never refreshed and may have expired", KeyAuthStrategy, KeyAccessToken)
+	case AuthNone:
+		return fmt.Sprintf("%s=none, no credentials are sent", KeyAuthStrategy)
+	}
+	return KeyAuthStrategy + "=" + string(c.Auth)
 }
 
 // checkAuth checks that the strategy has what it needs, with the Java sink's messages.
 func (c *Config) checkAuth() []*configError {
 	switch c.Auth {
 	case AuthApplication:
-		if c.AppID == "" || c.AppKey.Value() == "" {
-			key := KeyAppKey
-			if c.AppID == "" {
-				key = KeyAppID
-			}
-			return []*configError{keyErr(key, "Kusto authentication missing App Key.")}
+		if c.AppID == "" {
+			return []*configError{keyErr(KeyAppID, "Kusto authentication missing App Key. The application strategy needs aad.auth.appid (the application's client id), aad.auth.appkey and aad.auth.authority.")}
+		}
+		if c.AppKey.Value() == "" {
+			return []*configError{keyErr(KeyAppKey, "Kusto authentication missing App Key. The application strategy needs aad.auth.appkey (the application's client secret).")}
 		}
 		if c.Authority == "" {
 			return []*configError{keyErr(KeyAuthority, "Kusto authentication missing Authority: aad.auth.authority (the tenant id) is required for the application strategy.")}
@@ -321,16 +390,26 @@ func (c *Config) checkAuth() []*configError {
 func loadCAFile(path string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("Cannot read the CA file: %v", err)
+		return nil, fmt.Errorf("Cannot read the CA file: %v", unwrapPathError(err))
 	}
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
 	}
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, errors.New("The CA file holds no PEM certificate.")
+		return nil, errors.New("The CA file holds no PEM certificate: it must contain one or more -----BEGIN CERTIFICATE----- blocks.")
 	}
 	return pool, nil
+}
+
+// unwrapPathError drops the operation and path of an *os.PathError: the message already names
+// the file.
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // placeholders stand in for required keys that failed their own check, so that validateConfig can

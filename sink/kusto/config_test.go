@@ -1,6 +1,7 @@
 package kusto
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -8,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"log/slog"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -256,11 +258,134 @@ func TestValidateReportsCrossKeyErrorsOnTheirKeys(t *testing.T) {
 	}
 }
 
+// A topic listed in topics without a mapping entry is a configuration error on
+// kusto.tables.topics.mapping, found by Validate and at connector start, with the message the
+// task gives when such a partition is assigned.
+func TestTopicsWithoutMapping(t *testing.T) {
+	msg := func(topic string) string {
+		return "Kusto Sink has no ingestion props mapped for the topic: " + topic + ". please check your configuration."
+	}
+	for _, tc := range []struct {
+		name string
+		kv   []string
+		want []string // unmapped topics, in order
+	}{
+		{"all mapped", []string{"topics", "topic1,topic2"}, nil},
+		{"one unmapped", []string{"topics", "topic1, topic3"}, []string{"topic3"}},
+		{"each once, in order", []string{"topics", " topic4 ,topic3,topic4,,topic2"}, []string{"topic4", "topic3"}},
+		{"wildcard maps the rest", []string{"topics", "topic1,topic3", KeyTopicsMapping, "[{'topic':'*','db':'d','table':'t'}]"}, nil},
+		{"topics.regex is checked when partitions are assigned", []string{"topics.regex", "topic.*"}, nil},
+		{"no topics key", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			props := with(baseProps(t), tc.kv...)
+			_, err := ParseConfig(props)
+			var wantErrs []string
+			for _, topic := range tc.want {
+				wantErrs = append(wantErrs, msg(topic))
+			}
+			if len(wantErrs) == 0 {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+			} else if err == nil || err.Error() != strings.Join(wantErrs, "\n") {
+				t.Fatalf("parse error %v, want %q", err, wantErrs)
+			}
+
+			values := NewConnector().Validate(props, ConfigDef().Validate(props))
+			var got []string
+			for _, v := range values {
+				if len(v.Errors) > 0 && v.Name != KeyTopicsMapping {
+					t.Errorf("errors on %s: %v", v.Name, v.Errors)
+				}
+				if v.Name == KeyTopicsMapping {
+					got = v.Errors
+				}
+			}
+			if !reflect.DeepEqual(got, wantErrs) && len(got)+len(wantErrs) > 0 {
+				t.Errorf("validate: %q, want %q", got, wantErrs)
+			}
+
+			err = NewConnector().Start(context.Background(), nil, props)
+			if len(wantErrs) == 0 && err != nil {
+				t.Fatalf("connector start: %v", err)
+			}
+			if len(wantErrs) > 0 && (err == nil || !strings.Contains(err.Error(), "Kusto Connector failed to start due to configuration error. "+wantErrs[0])) {
+				t.Fatalf("connector start: %v", err)
+			}
+		})
+	}
+	// A broken mapping is reported once, not once per topic as well.
+	props := with(baseProps(t), "topics", "a,b", KeyTopicsMapping, "nope")
+	for _, v := range NewConnector().Validate(props, ConfigDef().Validate(props)) {
+		if v.Name == KeyTopicsMapping && (len(v.Errors) != 1 || !strings.Contains(v.Errors[0], "Failed to parse")) {
+			t.Errorf("broken mapping: %q", v.Errors)
+		}
+	}
+}
+
+// Every refusal of a host says how to trust it, and no message points at SDK internals.
+func TestEndpointErrorsSayWhatToDo(t *testing.T) {
+	for _, tc := range []struct {
+		url    string
+		noAuth bool
+		want   string
+	}{
+		{"https://127.0.0.1:8080", false, "127.0.0.1 is a loopback or IP address, which is only trusted when listed in kusto.trusted.hosts"},
+		{"https://localhost", false, "localhost is a loopback or IP address, which is only trusted when listed in kusto.trusted.hosts"},
+		{"https://[::1]:443", false, "::1 is a loopback or IP address"},
+		{"https://10.1.2.3", true, "10.1.2.3 is a loopback or IP address"},
+		{"https://kusto.corp.example", false, "kusto.corp.example is not a well-known Kusto host (such as <cluster>.<region>.kusto.windows.net); " +
+			"to use it (Private Link, a proxy, an emulator), list it in kusto.trusted.hosts."},
+		{"http://kustoemu:8080", true, "to use kustoemu, list it in kusto.trusted.hosts"},
+		{"http://cluster.kusto.windows.net", false, "HTTP is not supported. Only HTTPS endpoints are allowed. (Plain http:// is only accepted with aad.auth.strategy=none"},
+		{"ftp://cluster.kusto.windows.net", false, `unsupported scheme "ftp"; use https://`},
+		{"https://user:pw@cluster.kusto.windows.net", false, "set them in the aad.auth.* settings"},
+	} {
+		_, err := checkEndpoint(tc.url, tc.noAuth, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.url, err, tc.want)
+			continue
+		}
+		for _, internal := range []string{"azure-kusto-java", "WellKnownKustoEndpoints", "SDK"} {
+			if strings.Contains(err.Error(), internal) {
+				t.Errorf("%s: the message mentions %q: %v", tc.url, internal, err)
+			}
+		}
+		if strings.Contains(err.Error(), "pw") {
+			t.Errorf("%s: the message shows the password: %v", tc.url, err)
+		}
+	}
+}
+
+func TestIdentityNamesNoSecret(t *testing.T) {
+	for _, tc := range []struct {
+		kv   []string
+		want string
+	}{
+		{nil, "aad.auth.strategy=application, aad.auth.appid=some-appid, aad.auth.authority=some-authority"},
+		{[]string{KeyAuthStrategy, "managed_identity", KeyAppID, "<delete>"}, "aad.auth.strategy=managed_identity, the system-assigned identity"},
+		{[]string{KeyAuthStrategy, "managed_identity"}, "aad.auth.strategy=managed_identity, the user-assigned identity aad.auth.appid=some-appid"},
+		{[]string{KeyAuthStrategy, "workload_identity", KeyAppID, "<delete>"}, "aad.auth.strategy=workload_identity, the worker's AZURE_CLIENT_ID"},
+		{[]string{KeyAuthStrategy, "az_dev_token", KeyAccessToken, "tok-secret"}, "aad.auth.strategy=az_dev_token, the static token in aad.auth.accesstoken"},
+		{[]string{KeyAuthStrategy, "none", KeyIngestionURL, "http://127.0.0.1:1", KeyQueryURL, "http://127.0.0.1:1"}, "aad.auth.strategy=none, no credentials are sent"},
+	} {
+		cfg, err := ParseConfig(with(baseProps(t), tc.kv...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := cfg.identity()
+		if !strings.Contains(got, tc.want) || strings.Contains(got, "some-appkey") || strings.Contains(got, "tok-secret") {
+			t.Errorf("identity %q, want %q and no secret", got, tc.want)
+		}
+	}
+}
+
 func TestCAFile(t *testing.T) {
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "x.pem")
 	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
-	if _, err := ParseConfig(with(baseProps(t), KeyTLSCAFile, notPEM)); err == nil || !strings.Contains(err.Error(), "The CA file holds no PEM certificate.") {
+	if _, err := ParseConfig(with(baseProps(t), KeyTLSCAFile, notPEM)); err == nil || !strings.Contains(err.Error(), "The CA file holds no PEM certificate") {
 		t.Fatalf("non-PEM CA file: %v", err)
 	}
 	good := filepath.Join(dir, "ca.pem")
@@ -304,6 +429,42 @@ func TestConnector(t *testing.T) {
 	}
 	if err := c.Stop(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The runtime hands connectors and tasks its logger, which already names the connector.
+func TestLoggersComeFromTheRuntime(t *testing.T) {
+	type loggerSetter interface{ SetLogger(*slog.Logger) }
+	var _ loggerSetter = (*Connector)(nil)
+	var _ loggerSetter = (*Task)(nil)
+	runtimeLogger := func(buf *bytes.Buffer) *slog.Logger {
+		return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})).With("connector", "k1")
+	}
+
+	var buf bytes.Buffer
+	c := NewConnector()
+	c.SetLogger(runtimeLogger(&buf))
+	if err := c.Start(context.Background(), nil, with(baseProps(t), "name", "k1", "misc.deadletterqueue.topic.name", "dlq")); err != nil {
+		t.Fatal(err)
+	}
+	if out := buf.String(); !strings.Contains(out, "is not supported by this version and is ignored") || strings.Count(out, "connector=k1") != 1 {
+		t.Fatalf("connector log %q", out)
+	}
+
+	buf.Reset()
+	task := NewTask()
+	task.SetLogger(runtimeLogger(&buf))
+	task.newIngester = func(*Config, *slog.Logger) (ingester, error) { return &fakeIngester{t: t}, nil }
+	if err := task.Start(context.Background(), &fakeContext{}, with(baseProps(t), "name", "k1")); err != nil {
+		t.Fatal(err)
+	}
+	defer task.Stop(context.Background())
+	if err := task.Open(context.Background(), []sink.TopicPartition{tp("topic1", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, task, sink.Record{Topic: "topic1", Offset: 0})
+	if out := buf.String(); !strings.Contains(out, "skipping a record with a null value") || strings.Count(out, "connector=k1") != 1 {
+		t.Fatalf("task log %q", out)
 	}
 }
 

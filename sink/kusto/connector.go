@@ -15,8 +15,9 @@ import (
 // when it starts and hands every task the same configuration; the consumer group spreads the
 // partitions over the tasks.
 type Connector struct {
-	log    *slog.Logger
-	config map[string]string
+	log            *slog.Logger
+	logFromRuntime bool // the logger was set by SetLogger and already names the connector
+	config         map[string]string
 }
 
 var _ sink.ConfigValidator = (*Connector)(nil)
@@ -24,13 +25,20 @@ var _ sink.ConfigValidator = (*Connector)(nil)
 // NewConnector returns a connector for the runtime to start.
 func NewConnector() *Connector { return &Connector{log: slog.Default()} }
 
-// Start checks the whole configuration, including the topic mapping and the endpoints, so a bad
-// configuration fails the connector at once rather than every task later.
+// SetLogger sets the connector's logger (before Start); the runtime's logger already names the
+// connector.
+func (c *Connector) SetLogger(l *slog.Logger) { c.log, c.logFromRuntime = l, true }
+
+// Start checks the whole configuration, including the topic mapping (every topic listed in
+// topics must have an entry) and the endpoints, so a bad configuration fails the connector at
+// once rather than every task later.
 func (c *Connector) Start(ctx context.Context, cc sink.ConnectorContext, config map[string]string) error {
 	if _, err := ParseConfig(config); err != nil {
 		return fmt.Errorf("Kusto Connector failed to start due to configuration error. %w", err)
 	}
-	c.log = c.log.With("connector", config["name"])
+	if !c.logFromRuntime {
+		c.log = c.log.With("connector", config["name"])
+	}
 	for _, k := range ignoredJavaKeys(config) {
 		c.log.Warn("the Java Kusto sink setting is not supported by this version and is ignored", "key", k)
 	}

@@ -34,6 +34,24 @@
 // full) fail the task. A failure found in the background is returned by the next Put; offsets are
 // never committed past it, so a restarted task re-reads everything that was not ingested.
 //
+// Refusals are not bad data and never cause files to be skipped: a 401 or 403 from the engine,
+// the data-management service or storage, a token the identity provider will not issue (a wrong
+// secret, an unknown tenant or identity) and an endpoint the SDK does not trust fail the task at
+// once under every behavior.on.error. Only a configuration change can fix them, so the failure
+// says what was refused and names the identity (aad.auth.strategy and its ids, never a secret).
+// A token request that fails on the network, or with 408, 429 or 5xx, is retried as any
+// transient failure.
+//
+// # Errors
+//
+// The SDK reports a failed blob upload or queue enqueue without its cause. The sink's HTTP
+// transport (transport.go) notes, per ingestion attempt, the last transport error (TLS trust,
+// DNS, refused connection) and the last failed storage answer (status, error code and message)
+// of the attempt's requests, and the error the sink logs and reports ends with it: "…; cause:
+// PUT https://<account>/<container>/<blob> was answered with HTTP 403 AuthenticationFailed: …".
+// SAS signatures, bearer tokens, token fields and the configured secrets are removed from every
+// error text.
+//
 // Close discards what a revoked partition holds: its time-based rolls stop first, its uploads
 // are cancelled, and its open file and directory are deleted; the next owner re-reads from the
 // committed offset. Delivery is at least once: a file whose upload completed after the last

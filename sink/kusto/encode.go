@@ -49,12 +49,12 @@ func appendRecord(dst []byte, rec *sink.Record, f dataFormat) ([]byte, error) {
 		if s.Type != sink.String && s.Type != sink.Bytes {
 			return dst, unsupportedType(connectjson.TypeName(s.Type))
 		}
-		return dst, fmt.Errorf("value of type %T does not match its %s schema", v, connectjson.TypeName(s.Type))
+		return dst, fmt.Errorf("The record's value does not match its %s schema; check value.converter and what the producer writes.", connectjson.TypeName(s.Type))
 	}
 	switch x := v.(type) {
 	case *sink.StructValue:
 		if !f.json {
-			return dst, fmt.Errorf("Invalid Kusto table mapping, Kafka records of type Avro and JSON can only be ingested to Kusto table having Avro or JSON mapping. Currently, it is of type %s.", f.fileID)
+			return dst, fmt.Errorf("Invalid Kusto table mapping, Kafka records of type Avro and JSON can only be ingested to Kusto table having Avro or JSON mapping. Currently, it is of type %s. Set 'format':'json' for the topic in kusto.tables.topics.mapping.", f.fileID)
 		}
 		return appendLine(appendConnectJSON(dst, x.Schema, x))
 	case string:

@@ -91,7 +91,7 @@ func checkEndpoint(raw string, noAuth bool, trusted []trustedHost) (string, erro
 	}
 	if len(s) >= 7 && strings.EqualFold(s[:7], "http://") {
 		if !noAuth {
-			return "", errors.New("HTTP is not supported. Only HTTPS endpoints are allowed.")
+			return "", errors.New("HTTP is not supported. Only HTTPS endpoints are allowed. (Plain http:// is only accepted with aad.auth.strategy=none, for local Kusto emulators.)")
 		}
 	} else if !strings.Contains(s, "://") {
 		s = "https://" + s
@@ -102,14 +102,14 @@ func checkEndpoint(raw string, noAuth bool, trusted []trustedHost) (string, erro
 	}
 	scheme := strings.ToLower(u.Scheme)
 	if scheme != "https" && scheme != "http" {
-		return "", fmt.Errorf("Invalid URL format: unsupported scheme %q", u.Scheme)
+		return "", fmt.Errorf("Invalid URL format: unsupported scheme %q; use https://", u.Scheme)
 	}
 	host := u.Hostname()
 	if host == "" {
 		return "", errors.New("Invalid URL format: the URL has no host")
 	}
 	if u.User != nil {
-		return "", errors.New("Invalid URL format: credentials in the URL are not allowed")
+		return "", errors.New("Invalid URL format: credentials in the URL are not allowed; set them in the aad.auth.* settings")
 	}
 	switch {
 	case hostTrusted(trusted, host):
@@ -117,16 +117,16 @@ func checkEndpoint(raw string, noAuth bool, trusted []trustedHost) (string, erro
 	case isLoopback(host) && noAuth:
 		return s, nil
 	case scheme == "http":
-		return "", fmt.Errorf("URL does not point to a loopback address. Plain HTTP is only allowed for local Kusto emulators; add the host to %s to trust it.", KeyTrustedHosts)
+		return "", fmt.Errorf("URL does not point to a loopback address. Plain HTTP is only allowed for local Kusto emulators; to use %s, list it in %s.", host, KeyTrustedHosts)
 	case isLoopback(host) || isIPLiteral(host):
-		return "", errors.New("URL does not point to a known Azure Data Explorer endpoint.")
+		return "", fmt.Errorf("URL does not point to a known Azure Data Explorer endpoint. %s is a loopback or IP address, which is only trusted when listed in %s (e.g. for a Kusto emulator or a private endpoint).", host, KeyTrustedHosts)
 	}
 	for _, login := range loginEndpoints {
 		if trustedEndpoints.Instance.ValidateTrustedEndpoint(s, login) == nil {
 			return s, nil
 		}
 	}
-	return "", fmt.Errorf("URL does not point to a known Azure Data Explorer endpoint. The hostname must be a well-known trusted Kusto endpoint (see WellKnownKustoEndpoints.json in azure-kusto-java SDK). To use another host, list it in %s.", KeyTrustedHosts)
+	return "", fmt.Errorf("URL does not point to a known Azure Data Explorer endpoint. %s is not a well-known Kusto host (such as <cluster>.<region>.kusto.windows.net); to use it (Private Link, a proxy, an emulator), list it in %s.", host, KeyTrustedHosts)
 }
 
 func unwrapURLError(err error) error {
@@ -160,7 +160,7 @@ func trustInSDK(hosts []trustedHost) error {
 		return nil
 	}
 	if err := trustedEndpoints.Instance.AddTrustedHosts(rules, false); err != nil {
-		return fmt.Errorf("trusting %s: %w", KeyTrustedHosts, err)
+		return fmt.Errorf("Cannot trust the hosts of %s: %w", KeyTrustedHosts, err)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,10 +114,17 @@ func kqlQuote(s string) string {
 // startEmu starts an emulator with a short batching delay.
 func startEmu(t *testing.T) *kustoemu.Emulator {
 	t.Helper()
+	return startEmuWithAuth(t, nil)
+}
+
+// startEmuWithAuth starts an emulator that requires tokens when auth is set.
+func startEmuWithAuth(t *testing.T, auth *kustoemu.Auth) *kustoemu.Emulator {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("integration test")
 	}
 	e, err := kustoemu.Start(kustoemu.Options{
+		Auth:             auth,
 		Databases:        []string{itDB},
 		Batching:         kustoemu.BatchingPolicy{MaxDelay: 50 * time.Millisecond},
 		IngestRetryDelay: 10 * time.Millisecond,
@@ -161,8 +169,14 @@ func emuProps(t *testing.T, e *kustoemu.Emulator, mapping string, kv ...string) 
 // startSDKTask starts a task with the real SDK ingester.
 func startSDKTask(t *testing.T, props map[string]string) *Task {
 	t.Helper()
+	return startSDKTaskLogging(t, props, io.Discard)
+}
+
+// startSDKTaskLogging starts a task with the real SDK ingester that logs to w.
+func startSDKTaskLogging(t *testing.T, props map[string]string, w io.Writer) *Task {
+	t.Helper()
 	task := NewTask()
-	task.SetLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	task.SetLogger(slog.New(slog.NewTextHandler(w, nil)))
 	if err := task.Start(context.Background(), &fakeContext{}, props); err != nil {
 		t.Fatal(err)
 	}
@@ -539,5 +553,202 @@ func TestIntegrationPermanentFailure(t *testing.T) {
 			waitCommitted(t, task, map[sink.TopicPartition]int64{tp("p", 0): 20})
 			checkRows(t, waitRows(t, e, "P", 10), rows[10:])
 		})
+	}
+}
+
+// logBuffer collects a task's log lines; it is safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// putOne opens partition 0 of topic and writes one row; the time-based roll sends it.
+func putOne(t *testing.T, task *Task, topic string) {
+	t.Helper()
+	if err := task.Open(context.Background(), []sink.TopicPartition{tp(topic, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	putAll(t, task, []sink.Record{strRecord(topic, 0, 0, itRows(1, topic)[0].csv())})
+}
+
+// waitFailure waits for the task to fail and returns what Put then reports.
+func waitFailure(t *testing.T, task *Task, topic string) string {
+	t.Helper()
+	eventually(t, "task failure", func() bool { return task.failure() != nil })
+	err := task.Put(context.Background(), []sink.Record{strRecord(topic, 0, 1, "next")})
+	if err == nil || sink.IsRetriable(err) {
+		t.Fatalf("put after the failure: %v", err)
+	}
+	if got := preCommit(t, task); len(got) != 0 {
+		t.Fatalf("committed %v past a file that was not ingested", got)
+	}
+	t.Log(err.Error())
+	return err.Error()
+}
+
+// noSAS fails the test when text shows a SAS signature.
+func noSAS(t *testing.T, text string) {
+	t.Helper()
+	if strings.Count(text, "sig=") != strings.Count(text, "sig=REDACTED") {
+		t.Fatalf("the text shows a SAS signature:\n%s", text)
+	}
+}
+
+// A storage endpoint whose certificate the sink does not trust: the SDK only says "problem
+// uploading to IngestBlob Storage"; the sink's error and log name the certificate problem.
+func TestIntegrationUntrustedStorageCertificateIsNamed(t *testing.T) {
+	e := startEmu(t)
+	emuMgmt(t, e, ".create table T "+itColumns)
+	mapping := `[{'topic':'tls','db':'db1','table':'T','format':'csv'}]`
+	const want = "problem uploading to IngestBlob Storage; cause: PUT https://"
+	const certificate = "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+
+	t.Run("fail", func(t *testing.T) {
+		task := startSDKTask(t, emuProps(t, e, mapping, KeyTLSCAFile, "<delete>", KeyRetryMaxTime, "0"))
+		putOne(t, task, "tls")
+		msg := waitFailure(t, task, "tls")
+		if !strings.Contains(msg, "Retry attempts exhausted") || !strings.Contains(msg, want) || !strings.Contains(msg, certificate) {
+			t.Fatalf("failure does not name the certificate problem:\n%s", msg)
+		}
+		noSAS(t, msg)
+	})
+	t.Run("log", func(t *testing.T) {
+		var logs logBuffer
+		task := startSDKTaskLogging(t, emuProps(t, e, mapping, KeyTLSCAFile, "<delete>", KeyBehaviorOnErr, "log"), &logs)
+		putOne(t, task, "tls")
+		eventually(t, "a retry warning naming the certificate problem", func() bool {
+			return strings.Contains(logs.String(), "ingestion failed; will retry") && strings.Contains(logs.String(), certificate)
+		})
+		if task.failure() != nil || len(preCommit(t, task)) != 0 {
+			t.Fatalf("a retriable failure must neither fail the task nor commit: %v %v", task.failure(), preCommit(t, task))
+		}
+		noSAS(t, logs.String())
+	})
+}
+
+// Failed storage answers (injected faults) are named in the sink's error with their status,
+// error code and message.
+func TestIntegrationStorageFaultsAreNamed(t *testing.T) {
+	e := startEmu(t)
+	emuMgmt(t, e, ".create table T "+itColumns)
+	for _, tc := range []struct {
+		fault kustoemu.Fault
+		want  []string
+	}{
+		{kustoemu.Fault{Surface: kustoemu.SurfaceBlob, Kind: kustoemu.FaultPermanent},
+			[]string{"problem uploading to IngestBlob Storage; cause: PUT https://", " was answered with HTTP 400 InvalidInput: One of the request inputs is not valid. Injected fault."}},
+		{kustoemu.Fault{Surface: kustoemu.SurfaceQueue, Kind: kustoemu.FaultPermanent, Code: "QueueDisabled"},
+			[]string{"could not upload file to any queue; cause: POST https://", "/messages was answered with HTTP 400 QueueDisabled: One of the request inputs is not valid."}},
+	} {
+		t.Run(string(tc.fault.Surface), func(t *testing.T) {
+			topic := "fault-" + string(tc.fault.Surface)
+			task := startSDKTask(t, emuProps(t, e, `[{'topic':'`+topic+`','db':'db1','table':'T','format':'csv'}]`, KeyRetryMaxTime, "0"))
+			if err := e.Faults().Inject(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			putOne(t, task, topic)
+			msg := waitFailure(t, task, topic)
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("failure lacks %q:\n%s", w, msg)
+				}
+			}
+			noSAS(t, msg)
+		})
+	}
+}
+
+// forgeSAS replaces the SAS signature of blob uploads, so storage answers 403.
+type forgeSAS struct{ next http.RoundTripper }
+
+const forgedSignature = "Zm9yZ2VkLXNpZ25hdHVyZQ=="
+
+func (f *forgeSAS) RoundTrip(req *http.Request) (*http.Response, error) {
+	if q := req.URL.Query(); req.Method == http.MethodPut && q.Get("sig") != "" {
+		q.Set("sig", forgedSignature)
+		req = req.Clone(req.Context())
+		req.URL.RawQuery = q.Encode()
+	}
+	return f.next.RoundTrip(req)
+}
+
+// Storage refusing the SAS is not bad data: the task stops under every behavior.on.error and
+// says so, with the storage's answer and without any signature.
+func TestIntegrationStorageRefusalStopsTheTask(t *testing.T) {
+	e := startEmu(t)
+	emuMgmt(t, e, ".create table T "+itColumns)
+	for _, behavior := range []string{"FAIL", "LOG", "IGNORE"} {
+		t.Run(behavior, func(t *testing.T) {
+			topic := "refused-" + strings.ToLower(behavior)
+			task := startSDKTask(t, emuProps(t, e, `[{'topic':'`+topic+`','db':'db1','table':'T','format':'csv'}]`, KeyBehaviorOnErr, behavior))
+			w := task.ing.(*sdkIngester).streams
+			w.next = &forgeSAS{next: w.next} // set before the first Put, which orders it before every request
+			putOne(t, task, topic)
+			msg := waitFailure(t, task, topic)
+			for _, want := range []string{
+				"Kusto or its storage refused the sink's credentials or permissions (identity: aad.auth.strategy=none, no credentials are sent).",
+				"The task stops under every behavior.on.error setting",
+				" was answered with HTTP 403 AuthenticationFailed: Server failed to authenticate the request.",
+			} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("failure lacks %q:\n%s", want, msg)
+				}
+			}
+			if strings.Contains(msg, forgedSignature) || strings.Contains(msg, url.QueryEscape(forgedSignature)) {
+				t.Errorf("failure shows the signature:\n%s", msg)
+			}
+			noSAS(t, msg)
+		})
+	}
+}
+
+// A wrong application secret (the identity provider refuses the token) and a token the engine
+// refuses (401) stop the task under every behavior.on.error, naming the identity but no secret.
+func TestIntegrationAuthRefusalsStopTheTask(t *testing.T) {
+	const appID, secret = "8c3f3c8e-0000-4000-8000-00000000b001", "the-right-secret"
+	e := startEmuWithAuth(t, &kustoemu.Auth{Clients: map[string]string{appID: secret}})
+	emuMgmt(t, e, ".create table T "+itColumns)
+	for _, tc := range []struct {
+		name     string
+		kv       []string
+		secret   string
+		identity string
+	}{
+		{"wrong secret", []string{KeyAuthStrategy, "application", KeyAppID, appID, KeyAppKey, "not-the-secret-1", KeyAuthority, e.Tenant()},
+			"not-the-secret-1", "aad.auth.strategy=application, aad.auth.appid=" + appID + ", aad.auth.authority=" + e.Tenant()},
+		{"refused token", []string{KeyAuthStrategy, "az_dev_token", KeyAccessToken, "forged.token.value"},
+			"forged.token.value", "aad.auth.strategy=az_dev_token, the static token in aad.auth.accesstoken"},
+	} {
+		for _, behavior := range []string{"FAIL", "LOG", "IGNORE"} {
+			t.Run(tc.name+"/"+behavior, func(t *testing.T) {
+				topic := "auth"
+				kv := append([]string{KeyTrustedHosts, "127.0.0.1", KeyBehaviorOnErr, behavior}, tc.kv...)
+				task := startSDKTask(t, emuProps(t, e, `[{'topic':'auth','db':'db1','table':'T','format':'csv'}]`, kv...))
+				// The emulator's transport sends the identity client's instance discovery
+				// (login.microsoftonline.com) to its token endpoint; the sink's own layers stay.
+				w := task.ing.(*sdkIngester).streams
+				w.next = e.HTTPClient().Transport
+				putOne(t, task, topic)
+				msg := waitFailure(t, task, topic)
+				if !strings.Contains(msg, "Kusto or its storage refused the sink's credentials or permissions (identity: "+tc.identity) {
+					t.Errorf("failure does not name the refusal and the identity:\n%s", msg)
+				}
+				if strings.Contains(msg, tc.secret) || strings.Contains(msg, secret) {
+					t.Errorf("failure shows a secret:\n%s", msg)
+				}
+			})
+		}
 	}
 }

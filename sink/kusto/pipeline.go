@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -127,7 +129,7 @@ func (pl *pipeline) ingest(f *spoolFile) {
 
 	ctx, cancel := context.WithTimeout(p.ctx, attemptTimeout(f.raw))
 	start := time.Now()
-	err := redact(pl.ing.Ingest(ctx, req))
+	err := redact(pl.ing.Ingest(ctx, req), pl.t.cfg.secrets()...)
 	cancel()
 	pl.finish(f, err, time.Since(start))
 }
@@ -159,6 +161,15 @@ func (pl *pipeline) finish(f *spoolFile, err error, took time.Duration) {
 	class := classify(err)
 	f.lastErr = err
 	defer p.notify() // a Put waiting for room returns a retriable error now
+	if class == refused {
+		// Whatever behavior.on.error says: skipping would drop every file until the
+		// configuration is fixed, and retrying quietly would hide that it must be.
+		f.state = fileFailed
+		pl.t.fail(fmt.Errorf("Failed to write records to KustoDB. %s The task stops under every behavior.on.error setting, "+
+			"so that no records are skipped; restart it once this is fixed. %s (%s, offsets %d-%d) was not ingested: %w",
+			refusalAdvice(cfg, p.route, err), name, p.tp, f.first, f.last, err))
+		return
+	}
 	if class == permanent {
 		switch cfg.BehaviorOnError {
 		case BehaviorLog, BehaviorIgnore:
@@ -170,8 +181,9 @@ func (pl *pipeline) finish(f *spoolFile, err error, took time.Duration) {
 			p.advance()
 		default:
 			f.state = fileFailed
-			pl.t.fail(fmt.Errorf("Failed to write records to KustoDB. Kusto rejected %s (%s, offsets %d-%d): %w",
-				name, p.tp, f.first, f.last, err))
+			pl.t.fail(fmt.Errorf("Failed to write records to KustoDB. Kusto rejected %s (%s, offsets %d-%d) for good. "+
+				"Fix the cause (often the database, table, format or mapping in kusto.tables.topics.mapping), or set "+
+				"behavior.on.error=log to skip files Kusto rejects: %w", name, p.tp, f.first, f.last, err))
 		}
 		return
 	}
@@ -183,8 +195,9 @@ func (pl *pipeline) finish(f *spoolFile, err error, took time.Duration) {
 	if now.Add(delay).Sub(f.failingSince) > cfg.RetryMaxTime {
 		if cfg.BehaviorOnError == BehaviorFail {
 			f.state = fileFailed
-			pl.t.fail(fmt.Errorf("Retry attempts exhausted, failed to ingest records into KustoDB. %s (%s, offsets %d-%d) failed %d times in %s: %w",
-				name, p.tp, f.first, f.last, f.attempts, now.Sub(f.failingSince).Round(time.Millisecond), err))
+			pl.t.fail(fmt.Errorf("Retry attempts exhausted, failed to ingest records into KustoDB. %s (%s, offsets %d-%d) failed %s in %s. "+
+				"Restart the task once Kusto and its storage are reachable, or raise errors.retry.max.time.ms to wait longer: %w",
+				name, p.tp, f.first, f.last, times(f.attempts), now.Sub(f.failingSince).Round(time.Millisecond), err))
 			return
 		}
 		// Data is never skipped for an unreachable or throttling Kusto: keep retrying with a
@@ -197,6 +210,25 @@ func (pl *pipeline) finish(f *spoolFile, err error, took time.Duration) {
 	}
 	f.state = fileWaiting
 	pl.t.timers.schedule(now.Add(delay), func() { pl.requeue(f) })
+}
+
+// times renders an attempt count: "once", "3 times".
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return strconv.Itoa(n) + " times"
+}
+
+// refusalAdvice says what was refused and what to check, naming the identity (never a secret).
+func refusalAdvice(cfg *Config, rt *route, err error) string {
+	if strings.Contains(err.Error(), sdkUntrustedError) {
+		return fmt.Sprintf("The sink refused to connect to a host that is not a known Kusto endpoint. If the host is yours "+
+			"(Private Link, a proxy, an emulator), list it in %s.", KeyTrustedHosts)
+	}
+	return fmt.Sprintf("Kusto or its storage refused the sink's credentials or permissions (identity: %s). Check the "+
+		"credentials, and that the identity may ingest into database %s (the Ingestor role) and is allowed through "+
+		"the storage account's network rules.", cfg.identity(), rt.Database)
 }
 
 func (pl *pipeline) requeue(f *spoolFile) {

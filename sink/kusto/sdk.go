@@ -110,8 +110,8 @@ func connectionString(cfg *Config, endpoint string) (kcsb *azkustodata.Connectio
 }
 
 // httpClient is the client for Kusto and its storage: the system CAs plus kusto.tls.ca.file,
-// the proxy if configured, redirects not followed (as the SDK's default client), and a watch on
-// streaming-ingestion answers.
+// the proxy if configured, redirects not followed (as the SDK's default client), a note of the
+// causes of failed exchanges (causeTransport) and a watch on streaming-ingestion answers.
 func httpClient(cfg *Config, watch *streamWatch) (*http.Client, error) {
 	base, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
@@ -127,7 +127,7 @@ func httpClient(cfg *Config, watch *streamWatch) (*http.Client, error) {
 	}
 	watch.next = tr
 	return &http.Client{
-		Transport:     watch,
+		Transport:     &causeTransport{next: watch},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
 }
@@ -135,11 +135,15 @@ func httpClient(cfg *Config, watch *streamWatch) (*http.Client, error) {
 // Ingest sends one spool file. The file is already gzip-compressed, so the SDK is told not to
 // compress it and is given its uncompressed size. It is passed as a reader, not a path: for
 // local paths the queued client overwrites RawDataSize with the compressed file size.
+//
+// A failure carries the cause the SDK drops (the last transport error or failed storage answer
+// of this attempt's requests, see causeTransport).
 func (s *sdkIngester) Ingest(ctx context.Context, req *ingestRequest) error {
 	f, err := os.Open(req.Path)
 	if err != nil {
-		return fmt.Errorf("opening %s: %w", req.Path, err)
+		return fmt.Errorf("opening the spool file %s: %w", req.Path, err)
 	}
+	ctx, attempt := withAttemptLog(ctx)
 	defer f.Close()
 	rt := req.Route
 	opts := []azkustoingest.FileOption{
@@ -163,12 +167,12 @@ func (s *sdkIngester) Ingest(ctx context.Context, req *ingestRequest) error {
 			s.disableStreaming(rt, code)
 		}
 		if err != nil {
-			return fmt.Errorf("ingesting into %s.%s (streaming): %w", rt.Database, rt.Table, err)
+			return attempt.explain(fmt.Errorf("ingesting into %s.%s (streaming): %w", rt.Database, rt.Table, err))
 		}
 		return nil
 	}
 	if _, err = s.queued.FromReader(ctx, f, opts...); err != nil {
-		return fmt.Errorf("ingesting into %s.%s: %w", rt.Database, rt.Table, err)
+		return attempt.explain(fmt.Errorf("ingesting into %s.%s: %w", rt.Database, rt.Table, err))
 	}
 	return nil
 }

@@ -80,7 +80,7 @@ func TestHTTPClientProxyAndRedirects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := c.Transport.(*streamWatch).next.(*http.Transport)
+	tr := c.Transport.(*causeTransport).next.(*streamWatch).next.(*http.Transport)
 	req, _ := http.NewRequest(http.MethodPost, "https://ingest-x.kusto.windows.net/v1/rest/mgmt", nil)
 	u, err := tr.Proxy(req)
 	if err != nil || u == nil || u.String() != "http://proxy.corp:3128" {
@@ -91,7 +91,7 @@ func TestHTTPClientProxyAndRedirects(t *testing.T) {
 	}
 	cfg.ProxyPort = -1
 	c, _ = httpClient(cfg, &streamWatch{})
-	if u, _ := c.Transport.(*streamWatch).next.(*http.Transport).Proxy(req); u != nil {
+	if u, _ := c.Transport.(*causeTransport).next.(*streamWatch).next.(*http.Transport).Proxy(req); u != nil {
 		t.Fatalf("proxy without a port: %v", u)
 	}
 }

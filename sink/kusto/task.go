@@ -24,9 +24,10 @@ import (
 // Goroutines: one timer goroutine (time-based rolls and retry delays for every partition) and
 // kusto.ingestion.concurrency ingestion workers, all started by Start and stopped by Stop.
 type Task struct {
-	log *slog.Logger
-	tc  sink.TaskContext
-	cfg *Config
+	log            *slog.Logger
+	logFromRuntime bool // the logger was set by SetLogger and already names the connector
+	tc             sink.TaskContext
+	cfg            *Config
 
 	// newIngester builds the ingester; tests replace it.
 	newIngester func(*Config, *slog.Logger) (ingester, error)
@@ -53,8 +54,9 @@ func NewTask() *Task {
 	return &Task{newIngester: newSDKIngester, log: slog.Default()}
 }
 
-// SetLogger sets the task's logger (before Start).
-func (t *Task) SetLogger(l *slog.Logger) { t.log = l }
+// SetLogger sets the task's logger (before Start); the runtime's logger already names the
+// connector and task.
+func (t *Task) SetLogger(l *slog.Logger) { t.log, t.logFromRuntime = l, true }
 
 // Start parses the configuration, sweeps spool directories left by crashed runs, creates the
 // Kusto clients and starts the task's goroutines.
@@ -68,7 +70,9 @@ func (t *Task) Start(ctx context.Context, tc sink.TaskContext, props map[string]
 		return err
 	}
 	t.cfg, t.tc, t.comp = cfg, tc, comp
-	t.log = t.log.With("connector", props["name"])
+	if !t.logFromRuntime {
+		t.log = t.log.With("connector", props["name"])
+	}
 	if removed, err := spooldir.Sweep(cfg.TempDir); err != nil {
 		t.log.Warn("could not sweep old spool directories", "dir", cfg.TempDir, "error", err)
 	} else if len(removed) > 0 {
@@ -76,7 +80,7 @@ func (t *Task) Start(ctx context.Context, tc sink.TaskContext, props map[string]
 	}
 	ing, err := t.newIngester(cfg, t.log)
 	if err != nil {
-		return fmt.Errorf("Failed to initialize KustoIngestClient: %w", err)
+		return fmt.Errorf("Failed to create the Kusto ingestion clients: %w", redact(err, cfg.secrets()...))
 	}
 	t.ing = ing
 	t.ctx, t.cancel = context.WithCancel(context.Background())
@@ -102,7 +106,7 @@ func (t *Task) Open(ctx context.Context, partitions []sink.TopicPartition) error
 		}
 		dir, err := spooldir.Create(t.cfg.TempDir)
 		if err != nil {
-			return fmt.Errorf("opening %s: %w", tp, err)
+			return fmt.Errorf("creating the spool directory of %s under tempdir.path (%s): %w", tp, t.cfg.TempDir, err)
 		}
 		t.parts[tp] = newPartition(t, tp, rt, dir)
 	}

@@ -472,6 +472,84 @@ func TestPermanentFailureFollowsBehaviorOnError(t *testing.T) {
 	}
 }
 
+// Refused credentials or permissions are not bad data: under every behavior.on.error the task
+// fails at once, skips nothing, and says which identity was refused without showing a secret.
+func TestRefusalsFailTheTaskUnderEveryBehavior(t *testing.T) {
+	refusals := map[string]error{
+		"engine 401": kerrors.HTTP(kerrors.OpMgmt, "401 Unauthorized", http.StatusUnauthorized,
+			nopBody(`{"error":{"code":"Unauthorized","message":"The caller is not authenticated."}}`), "error from Kusto endpoint"),
+		"engine 403, flattened": errors.New("problem getting authorization context from Kusto via Mgmt: error from Kusto endpoint, " +
+			"With query: .get kusto identity token(403 Forbidden):\n{\"error\":{\"code\":\"Forbidden\"}}"),
+		"storage 403": storageErr(http.StatusForbidden, "AuthorizationFailure"),
+		// The identity provider's answer may echo what it was sent; the secret must not survive.
+		"token": tokenErr("ClientSecretCredential authentication failed.\nPOST https://login.example/tenant/oauth2/v2.0/token\n" +
+			"RESPONSE 401: 401 Unauthorized\n{\"error\":\"invalid_client\",\"sent\":\"client_secret=some-appkey\", \"again\":\"some-appkey\"}"),
+	}
+	for name, refusal := range refusals {
+		for _, behavior := range []string{"fail", "log", "IGNORE"} {
+			t.Run(name+"/"+behavior, func(t *testing.T) {
+				fake := &fakeIngester{}
+				props := with(baseProps(t), KeyFlushSize, "100", KeyBehaviorOnErr, behavior, KeyRetryBackoff, "5")
+				task := startTask(t, props, fake)
+				fake.setHook(func(int, *ingestRequest) error { return refusal })
+				part := tp("topic1", 0)
+				if err := task.Open(context.Background(), []sink.TopicPartition{part}); err != nil {
+					t.Fatal(err)
+				}
+				mustPut(t, task, strRecord("topic1", 0, 0, strings.Repeat("r", 120)))
+				eventually(t, "task failure", func() bool { return task.failure() != nil })
+				err := task.Put(context.Background(), []sink.Record{strRecord("topic1", 0, 1, "next")})
+				if err == nil || sink.IsRetriable(err) {
+					t.Fatalf("put after a refusal: %v", err)
+				}
+				msg := err.Error()
+				for _, want := range []string{
+					"Failed to write records to KustoDB. Kusto or its storage refused the sink's credentials or permissions " +
+						"(identity: aad.auth.strategy=application, aad.auth.appid=some-appid, aad.auth.authority=some-authority).",
+					"may ingest into database db1", "The task stops under every behavior.on.error setting",
+					"kafka_topic1_0_0.CSV.gz (topic1-0, offsets 0-0) was not ingested",
+				} {
+					if !strings.Contains(msg, want) {
+						t.Errorf("failure lacks %q:\n%s", want, msg)
+					}
+				}
+				if strings.Contains(msg, "some-appkey") {
+					t.Errorf("failure shows the app key:\n%s", msg)
+				}
+				if got := preCommit(t, task); len(got) != 0 {
+					t.Fatalf("committed %v past a refused file", got)
+				}
+				fake.mu.Lock()
+				calls := fake.calls
+				fake.mu.Unlock()
+				if calls != 1 {
+					t.Fatalf("%d attempts: a refusal fails at once", calls)
+				}
+				if files := spoolFiles(t, props[KeyTempDir]); len(files) != 1 {
+					t.Fatalf("the refused file must be kept until the partition closes: %v", files)
+				}
+			})
+		}
+	}
+}
+
+func TestUntrustedEndpointFailsTheTaskWithAHint(t *testing.T) {
+	fake := &fakeIngester{}
+	task := startTask(t, with(baseProps(t), KeyFlushSize, "100", KeyBehaviorOnErr, "log"), fake)
+	fake.setHook(func(int, *ingestRequest) error {
+		return kerrors.ES(kerrors.OpMgmt, kerrors.KClientArgs, "could not validate endpoint: Can't communicate with 'kusto.corp' as "+
+			"this hostname is currently not trusted; please see https://aka.ms/kustotrustedendpoints.").SetNoRetry()
+	})
+	if err := task.Open(context.Background(), []sink.TopicPartition{tp("topic1", 0)}); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, task, strRecord("topic1", 0, 0, strings.Repeat("u", 120)))
+	eventually(t, "task failure", func() bool { return task.failure() != nil })
+	if msg := task.failure().Error(); !strings.Contains(msg, "is not a known Kusto endpoint") || !strings.Contains(msg, "list it in kusto.trusted.hosts") {
+		t.Fatalf("failure %v", msg)
+	}
+}
+
 func TestRetryBudgetExhausted(t *testing.T) {
 	t.Run("fail stops the task", func(t *testing.T) {
 		fake := &fakeIngester{}
