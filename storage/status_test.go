@@ -116,6 +116,21 @@ func testStatusStore(t *testing.T, s statusStoreUnderTest) {
 	s.sync(t)
 	wantConnector("my-sink", conn("my-sink", Unassigned, "w3:8083", 2))
 
+	// A stale UNASSIGNED for a connector (its previous owner stopping it after the new owner
+	// wrote RUNNING in a newer generation) is ignored too; one of the same generation is kept.
+	s.PutConnector(conn("moved", Running, "w2:8083", 6))
+	s.sync(t)
+	// (Written unconditionally: the old owner's cache had not read the RUNNING yet, so its
+	// putSafe check let the write through; only the reader can drop it.)
+	s.PutConnector(conn("moved", Unassigned, "w1:8083", 5))
+	s.sync(t)
+	wantConnector("moved", conn("moved", Running, "w2:8083", 6))
+	s.PutConnector(conn("moved", Unassigned, "w2:8083", 6))
+	s.sync(t)
+	wantConnector("moved", conn("moved", Unassigned, "w2:8083", 6))
+	s.PutConnector(conn("moved", Destroyed, "w2:8083", 6))
+	s.sync(t)
+
 	// Tasks, with '-' in the connector name.
 	s.PutTask(tsk("my-sink", 12, Running, "w2:8083", 6))
 	s.PutTask(tsk("my-sink", 2, Running, "w1:8083", 6))

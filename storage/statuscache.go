@@ -62,7 +62,24 @@ func (c *statusCache) readConnector(connector string, s *status) {
 		delete(c.tasks, connector)
 		return
 	}
-	c.connectorEntry(connector).value = s
+	e := c.connectorEntry(connector)
+	if staleUnassigned(s, e.value) {
+		return
+	}
+	e.value = s
+}
+
+// staleUnassigned reports whether an UNASSIGNED status read from the topic is a stale write
+// that must not replace the cached status. In a rebalance a worker may write UNASSIGNED for work
+// it gave up after the work's new owner wrote RUNNING, because it had not read that status yet
+// (KAFKA-12525). An UNASSIGNED from an older generation than a cached RUNNING is that stale
+// write; one of the same generation is a clean shutdown and is kept. Java applies the rule to
+// task statuses; kconnect applies it to connector statuses too, where the same race happens
+// when a group changes from the cooperative to the eager protocol: the new owner starts a
+// connector while its previous owner, which did not give up its work before rejoining, still
+// stops it.
+func staleUnassigned(s, cached *status) bool {
+	return s.State == Unassigned && cached != nil && cached.State == Running && cached.Generation > s.Generation
 }
 
 // readTask applies a task status read from the topic; nil is a tombstone.
@@ -77,11 +94,7 @@ func (c *statusCache) readTask(id ConnectorTaskID, s *status) {
 		return
 	}
 	e := c.taskEntry(id)
-	// In a rebalance a worker may write UNASSIGNED for a task after the task's new owner wrote
-	// RUNNING, because it had not read that status yet. An UNASSIGNED from an older generation
-	// than a cached RUNNING is that stale write (KAFKA-12525). One of the same generation is a
-	// clean shutdown of the running task and is kept.
-	if s.State == Unassigned && e.value != nil && e.value.State == Running && e.value.Generation > s.Generation {
+	if staleUnassigned(s, e.value) {
 		return
 	}
 	e.value = s
