@@ -53,10 +53,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		caOut              = fs.String("ca-out", "", "write the CA certificate (PEM) of the HTTPS listeners to this `file`")
 		dataDir            = fs.String("data-dir", "", "keep state, CA and storage key in this `directory` across restarts (default: in memory)")
 		account            = fs.String("storage-account", kustoemu.DefaultStorageAccount, "storage account `name`")
-		batchDelay         = fs.Duration("batching-delay", 0, "default MaximumBatchingTimeSpan of queued ingestion (default 5m, Kusto's)")
-		tenant             = fs.String("auth-tenant", "", "tenant id of the embedded token endpoint (default kustoemu)")
-		authListen         = fs.String("auth-listen", "127.0.0.1:0", "HTTPS token endpoint `address` (with --auth-client)")
-		logLevel           = fs.String("log-level", "info", "log level: debug, info, warn or error")
+		// Kusto seals a batch after 5 minutes by default; a local emulator defaults to 10 s, the
+		// shortest MaximumBatchingTimeSpan Kusto accepts, so queued ingestions show up while a
+		// test or a person is still waiting. Tables' own policies apply as in Kusto.
+		batchDelay = fs.Duration("batching-delay", 10*time.Second,
+			"MaximumBatchingTimeSpan of queued ingestion into tables without a batching policy (Kusto's default is 5m)")
+		tenant     = fs.String("auth-tenant", "", "tenant id of the embedded token endpoint (default kustoemu)")
+		authListen = fs.String("auth-listen", "127.0.0.1:0", "HTTPS token endpoint `address` (with --auth-client)")
+		logLevel   = fs.String("log-level", "info", "log level: debug, info, warn or error")
 	)
 	fs.Var(&databases, "database", "database to create (repeatable; default NetDefaultDB)")
 	fs.Var(&clients, "auth-client", "require bearer tokens; `APPID:SECRET` of an application allowed to get them (repeatable)")
