@@ -4,9 +4,12 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/kconnect/kconnect/cluster"
+	"github.com/kconnect/kconnect/sink"
 	"github.com/kconnect/kconnect/storage"
 )
 
@@ -178,3 +181,27 @@ func deref(s *string) string {
 }
 
 func tstate(s storage.TargetState) *storage.TargetState { return &s }
+
+// TestNullValueErrorIsAdded: a key given as null keeps the errors validation found for it (it is
+// validated as absent) and gets Java's null-value message after them, as AbstractHerder adds it
+// with computeIfAbsent(key).addErrorMessage; the error count grows by one.
+func TestNullValueErrorIsAdded(t *testing.T) {
+	value := "old"
+	infos := cluster.ConfigInfos{ErrorCount: 1, Configs: []cluster.ConfigInfo{
+		{Value: &sink.ConfigValue{Name: "topics", Value: &value, Errors: []string{"Must configure one of topics or topics.regex"}}},
+	}}
+	got := withNullErrors(infos, []string{"topics", "flush.size.bytes"})
+	if got.ErrorCount != 3 {
+		t.Errorf("ErrorCount = %d, want 3", got.ErrorCount)
+	}
+	topics := got.Configs[0].Value
+	if want := []string{"Must configure one of topics or topics.regex", msgNullValue}; !slices.Equal(topics.Errors, want) || topics.Value != nil {
+		t.Errorf("topics = %+v, want errors %q and a null value", topics, want)
+	}
+	if len(got.Configs) != 2 || got.Configs[1].Value.Name != "flush.size.bytes" || !slices.Equal(got.Configs[1].Value.Errors, []string{msgNullValue}) {
+		t.Errorf("configs = %+v", got.Configs)
+	}
+	if len(infos.Configs[0].Value.Errors) != 1 {
+		t.Error("withNullErrors changed its input")
+	}
+}

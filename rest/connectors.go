@@ -229,8 +229,8 @@ func splitNulls(cfg map[string]*string) (map[string]string, []string) {
 }
 
 // withNullErrors adds Java's null-value error to the validation result of each key that was
-// given as null: it replaces the result the herder computed for the absent key (a null value is
-// not an absent one), or is appended when the herder had none. ErrorCount follows.
+// given as null: after the errors the herder found for the key (validated as absent), or as a
+// new result when the herder had none. ErrorCount follows.
 func withNullErrors(infos cluster.ConfigInfos, nulls []string) cluster.ConfigInfos {
 	if len(nulls) == 0 {
 		return infos
@@ -242,10 +242,11 @@ func withNullErrors(infos cluster.ConfigInfos, nulls []string) cluster.ConfigInf
 			if ci.Value == nil || ci.Value.Name != key {
 				continue
 			}
+			// Java adds the message to the key's other errors (computeIfAbsent(key).addErrorMessage).
 			v := *ci.Value
-			infos.ErrorCount += 1 - len(v.Errors)
+			infos.ErrorCount++
 			v.Value = nil
-			v.Errors = []string{msgNullValue}
+			v.Errors = append(append([]string(nil), v.Errors...), msgNullValue)
 			infos.Configs[i].Value = &v
 			replaced = true
 			break
