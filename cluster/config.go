@@ -100,25 +100,23 @@ func validListeners(v any) error {
 	if len(l) == 0 {
 		return errors.New("Empty list")
 	}
-	for _, item := range l {
-		if strings.TrimSpace(item) == "" {
-			return errors.New("Empty URL found when parsing listeners list.")
-		}
-		if !listenerPattern.MatchString(item) {
-			return fmt.Errorf("Could not parse listener %s: a listener is protocol://host:port with protocol http or https", item)
-		}
-	}
-	return nil
+	return validListenerURLs(l, "listeners", "listener")
 }
 
 func validAdminListeners(v any) error {
 	l, _ := v.([]string)
+	return validListenerURLs(l, "admin.listeners", "admin listener")
+}
+
+// validListenerURLs checks each URL of a listeners list; key and noun name them in Java's
+// words.
+func validListenerURLs(l []string, key, noun string) error {
 	for _, item := range l {
 		if strings.TrimSpace(item) == "" {
-			return errors.New("Empty URL found when parsing admin.listeners list.")
+			return fmt.Errorf("Empty URL found when parsing %s list.", key)
 		}
 		if !listenerPattern.MatchString(item) {
-			return fmt.Errorf("Could not parse admin listener %s: a listener is protocol://host:port with protocol http or https", item)
+			return fmt.Errorf("Could not parse %s %s: a listener is protocol://host:port with protocol http or https", noun, item)
 		}
 	}
 	return nil

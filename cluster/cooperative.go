@@ -178,8 +178,8 @@ func (a *cooperativeAssignor) assign(now time.Time, snap *storage.Snapshot, last
 	}
 
 	toAssign := union(created, lostToReassign)
-	assignConnectors(next, toAssign.Connectors)
-	assignTasks(next, toAssign.Tasks)
+	assignLeastLoaded(next, toAssign.Connectors, func(w *workerLoad) *[]string { return &w.connectors })
+	assignLeastLoaded(next, toAssign.Tasks, func(w *workerLoad) *[]storage.ConnectorTaskID { return &w.tasks })
 
 	out := clusterAssignment{Assigned: map[string]workSet{}, Revoked: map[string]workSet{}, All: map[string]workSet{}, Delay: a.delay}
 	currentByID := map[string]*workerLoad{}
@@ -422,49 +422,28 @@ func revokeExcess(total int, workers []*workerLoad, size func(*workerLoad) int) 
 	return out
 }
 
-// assignConnectors hands connectors out one at a time to the workers with the fewest
-// connectors (ties by member id), round-robin among the least loaded.
-func assignConnectors(workers []*workerLoad, connectors []string) {
+// assignLeastLoaded hands items out one at a time to the workers that hold the fewest of their
+// kind (held returns what a worker holds; ties by member id), round-robin among the least
+// loaded.
+func assignLeastLoaded[T any](workers []*workerLoad, items []T, held func(*workerLoad) *[]T) {
 	if len(workers) == 0 {
 		return
 	}
 	sort.SliceStable(workers, func(i, j int) bool {
-		if len(workers[i].connectors) != len(workers[j].connectors) {
-			return len(workers[i].connectors) < len(workers[j].connectors)
+		if a, b := len(*held(workers[i])), len(*held(workers[j])); a != b {
+			return a < b
 		}
 		return workers[i].worker < workers[j].worker
 	})
-	for len(connectors) > 0 {
-		floor := len(workers[0].connectors)
+	for len(items) > 0 {
+		floor := len(*held(workers[0]))
 		for _, w := range workers {
-			if len(w.connectors) > floor || len(connectors) == 0 {
+			h := held(w)
+			if len(*h) > floor || len(items) == 0 {
 				break
 			}
-			w.connectors = append(w.connectors, connectors[0])
-			connectors = connectors[1:]
-		}
-	}
-}
-
-// assignTasks is assignConnectors for tasks.
-func assignTasks(workers []*workerLoad, tasks []storage.ConnectorTaskID) {
-	if len(workers) == 0 {
-		return
-	}
-	sort.SliceStable(workers, func(i, j int) bool {
-		if len(workers[i].tasks) != len(workers[j].tasks) {
-			return len(workers[i].tasks) < len(workers[j].tasks)
-		}
-		return workers[i].worker < workers[j].worker
-	})
-	for len(tasks) > 0 {
-		floor := len(workers[0].tasks)
-		for _, w := range workers {
-			if len(w.tasks) > floor || len(tasks) == 0 {
-				break
-			}
-			w.tasks = append(w.tasks, tasks[0])
-			tasks = tasks[1:]
+			*h = append(*h, items[0])
+			items = items[1:]
 		}
 	}
 }

@@ -86,7 +86,7 @@ func (h *Herder) PutConnectorConfig(ctx context.Context, name string, config map
 		return false, ConnectorInfo{}, err
 	}
 	if infos.ErrorCount > 0 {
-		return false, ConnectorInfo{}, errInvalidConfig(infos)
+		return false, ConnectorInfo{}, InvalidConfigError(infos)
 	}
 	var created bool
 	var info ConnectorInfo

@@ -61,8 +61,10 @@ func errRequestTimedOut(s *stage) *Error {
 
 func errStaleConfig() *Error { return errorf(KindConflict, msgStaleConfig) }
 
-// errInvalidConfig is the 400 a create or update answers when validation found errors.
-func errInvalidConfig(infos ConfigInfos) *Error {
+// InvalidConfigError is the 400 a create or update answers when validation found errors: the
+// number of errors, each error on its own line, then where to find them, in Java's words
+// (AbstractHerder.validateConnectorConfig).
+func InvalidConfigError(infos ConfigInfos) *Error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Connector configuration is invalid and contains the following %d error(s):", infos.ErrorCount)
 	for _, ci := range infos.Configs {

@@ -3,7 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -333,7 +334,7 @@ func (h *Herder) processConfigUpdates() bool {
 			return true
 		}
 	}
-	for _, c := range sortedKeys(upd.connectors) {
+	for _, c := range slices.Sorted(maps.Keys(upd.connectors)) {
 		if !h.st.owned.hasConnector(c) || !h.st.worker.hasConnector(c) {
 			continue
 		}
@@ -345,7 +346,7 @@ func (h *Herder) processConfigUpdates() bool {
 			h.log.Info("stopped deleted connector", "connector", c)
 		}
 	}
-	for _, c := range sortedKeys(upd.targetStates) {
+	for _, c := range slices.Sorted(maps.Keys(upd.targetStates)) {
 		if !snap.Contains(c) {
 			continue
 		}
@@ -376,7 +377,7 @@ func (h *Herder) processRestartRequests() {
 	}
 	reqs := h.st.restarts
 	h.st.restarts = map[string]storage.RestartRequest{}
-	for _, name := range sortedKeysOf(reqs) {
+	for _, name := range slices.Sorted(maps.Keys(reqs)) {
 		h.doRestart(reqs[name])
 	}
 }
@@ -479,24 +480,6 @@ func (h *Herder) halt() {
 		h.log.Error("connectors or tasks that ignored the request to stop are still running; the worker stops without them", "waited", abandonedGrace)
 	}
 	h.log.Info("worker stopped")
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeysOf[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // abandonedGrace is how long shutdown waits for connectors and tasks that did not stop within

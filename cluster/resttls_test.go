@@ -143,7 +143,7 @@ func TestRESTTLSConfig(t *testing.T) {
 			wantErr: []string{"an https listener needs a certificate", "listeners.https.ssl.keystore.location"}},
 		{name: "https without a key store", props: https, wantErr: []string{"an https listener needs a certificate: set ssl.keystore.type=PEM"}},
 		{name: "JKS key store", props: append([]string{"ssl.keystore.location", "/etc/worker.jks", "ssl.keystore.password", secret}, https...),
-			wantErr: []string{"ssl.keystore.type=JKS is not supported", "convert it to PEM"}},
+			wantErr: []string{"ssl.keystore.type=JKS is not supported", "convert the key store to PEM"}},
 		{name: "PKCS12 trust store", props: append(p.tlsProps("listeners.https.", "listeners.https.ssl.truststore.type", "PKCS12"), https...),
 			wantErr: []string{"listeners.https.ssl.truststore.type=PKCS12 is not supported"}},
 		{name: "key password", props: append(p.tlsProps("", "ssl.key.password", secret), https...),

@@ -3,6 +3,8 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -274,7 +276,7 @@ func (h *Herder) validateConnectorConfig(config map[string]string) (ConfigInfos,
 		if !prefix.used {
 			continue
 		}
-		for _, key := range sortedKeysOf(sink.WithPrefix(config, prefix.name)) {
+		for _, key := range slices.Sorted(maps.Keys(sink.WithPrefix(config, prefix.name))) {
 			v := overrideValue(config, prefix.name+key)
 			if !task.ClientOverrideAllowed(policy, key) {
 				v.Errors = append(v.Errors, task.ClientOverrideError(policy, key))

@@ -279,7 +279,7 @@ func TestValidateShape(t *testing.T) {
 			t.Errorf("tasks.max value %q", *ci.Value.Value)
 		}
 	}
-	msg := errInvalidConfig(infos).Message
+	msg := InvalidConfigError(infos).Message
 	want := "Connector configuration is invalid and contains the following 2 error(s):\n" +
 		"Consumer group connect-cluster conflicts with Connect worker group connect-cluster\n" +
 		"Invalid value Mask for configuration transforms.m.type: Class Mask could not be found.\n" +

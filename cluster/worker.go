@@ -11,6 +11,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,7 +51,7 @@ func (w *worker) taskIDs() []storage.ConnectorTaskID {
 }
 
 func (w *worker) connectorNames() []string {
-	return sortedKeysOf(w.connectors)
+	return slices.Sorted(maps.Keys(w.connectors))
 }
 
 // stopAll stops every connector and task.

@@ -1,13 +1,12 @@
 package rest
 
 import (
+	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/kconnect/kconnect/cluster"
 	"github.com/kconnect/kconnect/sink"
@@ -23,12 +22,9 @@ const (
 	keyConnectorClass = "connector.class"
 )
 
-// Validation wording, as Java's AbstractHerder writes it.
-const (
-	msgNullValue        = "Null value can not be supplied as the configuration value."
-	msgInvalidConfig    = "Connector configuration is invalid and contains the following %d error(s):"
-	msgInvalidConfigEnd = "You can also find the above list of errors at the endpoint `/connector-plugins/{connectorType}/config/validate`"
-)
+// msgNullValue is the validation error of a null config value, as Java's AbstractHerder writes
+// it.
+const msgNullValue = "Null value can not be supplied as the configuration value."
 
 // Expansions of GET /connectors.
 const (
@@ -125,7 +121,7 @@ func (s *Server) createConnector(x *exchange) (reply, error) {
 // putConnectorConfig answers PUT /connectors/{c}/config: 201 and a Location when the connector
 // was created, 200 when it was updated.
 func (s *Server) putConnectorConfig(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
+	name, err := connectorName(x.r)
 	if err != nil {
 		return reply{}, err
 	}
@@ -159,7 +155,7 @@ func (s *Server) putConnectorConfig(x *exchange) (reply, error) {
 
 // patchConnectorConfig answers PATCH /connectors/{c}/config (KIP-477): null values remove keys.
 func (s *Server) patchConnectorConfig(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
+	name, err := connectorName(x.r)
 	if err != nil {
 		return reply{}, err
 	}
@@ -210,7 +206,7 @@ func (s *Server) requireNonNull(x *exchange, cfg map[string]*string) (map[string
 		return nil, err
 	}
 	infos = withNullErrors(infos, nulls)
-	return nil, invalidConfigError(infos)
+	return nil, cluster.InvalidConfigError(infos)
 }
 
 // splitNulls separates a bound config into its values and the sorted keys given as null.
@@ -261,89 +257,48 @@ func withNullErrors(infos cluster.ConfigInfos, nulls []string) cluster.ConfigInf
 	return infos
 }
 
-// invalidConfigError is the 400 Java answers for a config with validation errors.
-func invalidConfigError(infos cluster.ConfigInfos) error {
-	var b strings.Builder
-	fmt.Fprintf(&b, msgInvalidConfig, infos.ErrorCount)
-	for _, ci := range infos.Configs {
-		if ci.Value == nil {
-			continue
+// Most routes under /connectors/{connector} name one resource, make one herder call and answer
+// a fixed status: lookup and action build their handlers, so the route table shows each in one
+// line.
+
+// lookup is the handler that reads the resource the path names (id reads its name from the
+// request), gets it from the herder and answers 200 with body's JSON form of it.
+func lookup[ID, T, B any](id func(*http.Request) (ID, error), get func(context.Context, ID) (T, error), body func(T) B) handlerFunc {
+	return func(x *exchange) (reply, error) {
+		key, err := id(x.r)
+		if err != nil {
+			return reply{}, err
 		}
-		for _, e := range ci.Value.Errors {
-			b.WriteString("\n")
-			b.WriteString(e)
+		v, err := get(x.ctx(), key)
+		if err != nil {
+			return reply{}, err
 		}
+		return reply{status: http.StatusOK, body: body(v)}, nil
 	}
-	b.WriteString("\n")
-	b.WriteString(msgInvalidConfigEnd)
-	return newError(http.StatusBadRequest, "%s", b.String())
 }
 
-func (s *Server) getConnector(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
+// action is the handler that reads the resource the path names (id reads its name from the
+// request), has the herder act on it and answers status with no body.
+func action[ID any](id func(*http.Request) (ID, error), act func(context.Context, ID) error, status int) handlerFunc {
+	return func(x *exchange) (reply, error) {
+		key, err := id(x.r)
+		if err != nil {
+			return reply{}, err
+		}
+		if err := act(x.ctx(), key); err != nil {
+			return reply{}, err
+		}
+		return reply{status: status}, nil
 	}
-	info, err := s.herder.ConnectorInfo(x.ctx(), name)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusOK, body: fromConnectorInfo(info)}, nil
 }
 
-// getConnectorConfig answers GET /connectors/{c}/config with exactly the map the herder holds:
-// clients (Terraform, Strimzi) compare it with what they submitted.
-func (s *Server) getConnectorConfig(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	cfg, err := s.herder.ConnectorConfig(x.ctx(), name)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusOK, body: nonNilMap(cfg)}, nil
-}
-
-func (s *Server) deleteConnector(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	if err := s.herder.DeleteConnector(x.ctx(), name); err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusNoContent}, nil
-}
-
-func (s *Server) getConnectorStatus(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	st, err := s.herder.ConnectorStatus(x.ctx(), name)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusOK, body: fromConnectorState(st)}, nil
-}
-
-func (s *Server) getTaskConfigs(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	tasks, err := s.herder.TaskConfigs(x.ctx(), name)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusOK, body: fromTaskInfos(tasks)}, nil
-}
+// connectorName reads the {connector} parameter.
+func connectorName(r *http.Request) (string, error) { return pathParam(r, paramConnector) }
 
 // taskID reads the {connector} and {task} parameters. A task number that is not an integer
 // matches no resource (Jersey answers 404 for an unparsable Integer path parameter).
 func taskID(r *http.Request) (storage.ConnectorTaskID, error) {
-	name, err := pathParam(r, paramConnector)
+	name, err := connectorName(r)
 	if err != nil {
 		return storage.ConnectorTaskID{}, err
 	}
@@ -358,67 +313,11 @@ func taskID(r *http.Request) (storage.ConnectorTaskID, error) {
 	return storage.ConnectorTaskID{Connector: name, Task: int(n)}, nil
 }
 
-func (s *Server) getTaskStatus(x *exchange) (reply, error) {
-	id, err := taskID(x.r)
-	if err != nil {
-		return reply{}, err
-	}
-	st, err := s.herder.TaskStatus(x.ctx(), id)
-	if err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusOK, body: fromTaskState(st)}, nil
-}
-
-func (s *Server) restartTask(x *exchange) (reply, error) {
-	id, err := taskID(x.r)
-	if err != nil {
-		return reply{}, err
-	}
-	if err := s.herder.RestartTask(x.ctx(), id); err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusNoContent}, nil
-}
-
-func (s *Server) pauseConnector(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	if err := s.herder.PauseConnector(x.ctx(), name); err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusAccepted}, nil
-}
-
-func (s *Server) resumeConnector(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	if err := s.herder.ResumeConnector(x.ctx(), name); err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusAccepted}, nil
-}
-
-func (s *Server) stopConnector(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	if err := s.herder.StopConnector(x.ctx(), name); err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusNoContent}, nil
-}
-
 // restartConnector answers POST /connectors/{c}/restart (KIP-745): without includeTasks and
 // onlyFailed only the connector restarts (204); with either, the answer is 202 and the planned
 // states, and both parameters travel with a forwarded request.
 func (s *Server) restartConnector(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
+	name, err := connectorName(x.r)
 	if err != nil {
 		return reply{}, err
 	}
@@ -447,7 +346,7 @@ func (s *Server) restartConnector(x *exchange) (reply, error) {
 // getConnectorTopics answers GET /connectors/{c}/topics (KIP-558) as {"<c>": {"topics": [...]}};
 // like Java it does not check that the connector exists.
 func (s *Server) getConnectorTopics(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
+	name, err := connectorName(x.r)
 	if err != nil {
 		return reply{}, err
 	}
@@ -456,15 +355,4 @@ func (s *Server) getConnectorTopics(x *exchange) (reply, error) {
 		return reply{}, err
 	}
 	return reply{status: http.StatusOK, body: map[string]activeTopics{name: {Topics: nonNilStrings(topics)}}}, nil
-}
-
-func (s *Server) resetConnectorTopics(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
-	if err != nil {
-		return reply{}, err
-	}
-	if err := s.herder.ResetConnectorTopics(x.ctx(), name); err != nil {
-		return reply{}, err
-	}
-	return reply{status: http.StatusAccepted}, nil
 }

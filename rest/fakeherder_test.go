@@ -308,7 +308,7 @@ func (f *fakeHerder) PutConnectorConfig(ctx context.Context, name string, config
 		return false, cluster.ConnectorInfo{}, err
 	}
 	if infos.ErrorCount > 0 {
-		return false, cluster.ConnectorInfo{}, badRequestf("%s", invalidConfigError(infos).Error())
+		return false, cluster.ConnectorInfo{}, cluster.InvalidConfigError(infos)
 	}
 	if f.redirect != nil {
 		return false, cluster.ConnectorInfo{}, f.redirect
@@ -364,7 +364,7 @@ func (f *fakeHerder) PatchConnectorConfig(ctx context.Context, name string, patc
 		return cluster.ConnectorInfo{}, err
 	}
 	if infos.ErrorCount > 0 {
-		return cluster.ConnectorInfo{}, badRequestf("%s", invalidConfigError(infos).Error())
+		return cluster.ConnectorInfo{}, cluster.InvalidConfigError(infos)
 	}
 	f.configs[name] = merged
 	return f.connectorInfo(name), nil

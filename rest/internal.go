@@ -14,7 +14,7 @@ const (
 // connector's task configs asks the leader to store them. The raw body and the signature
 // headers go to the herder, which verifies them before anything else.
 func (s *Server) putTaskConfigs(x *exchange) (reply, error) {
-	name, err := pathParam(x.r, paramConnector)
+	name, err := connectorName(x.r)
 	if err != nil {
 		return reply{}, err
 	}

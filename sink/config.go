@@ -465,33 +465,28 @@ func AtLeast(min float64) Validator {
 // OneOf returns a validator for strings that must be one of the given values (exactly as
 // written): Java's ValidString.in.
 func OneOf(values ...string) Validator {
-	return func(v any) error {
-		s, _ := v.(string)
-		if v == nil {
-			return nil
-		}
-		for _, ok := range values {
-			if s == ok {
-				return nil
-			}
-		}
-		return fmt.Errorf("String must be one of: %s", strings.Join(values, ", "))
-	}
+	return oneOf(values, func(a, b string) bool { return a == b }, "String must be one of: %s")
 }
 
 // OneOfIgnoringCase is OneOf compared without regard to case: Java's CaseInsensitiveValidString.
 func OneOfIgnoringCase(values ...string) Validator {
+	return oneOf(values, strings.EqualFold, "String must be one of (case insensitive): %s")
+}
+
+// oneOf is the validator of OneOf and OneOfIgnoringCase: v must equal one of values; msg
+// formats the error with the list of values.
+func oneOf(values []string, equal func(a, b string) bool, msg string) Validator {
 	return func(v any) error {
 		s, _ := v.(string)
 		if v == nil {
 			return nil
 		}
 		for _, ok := range values {
-			if strings.EqualFold(s, ok) {
+			if equal(s, ok) {
 				return nil
 			}
 		}
-		return fmt.Errorf("String must be one of (case insensitive): %s", strings.Join(values, ", "))
+		return fmt.Errorf(msg, strings.Join(values, ", "))
 	}
 }
 

@@ -191,11 +191,7 @@ func decodeConfigRecord(key string, value []byte) (configRecord, error) {
 		if len(value) == 0 {
 			return connectorConfigRecord{Connector: name}, nil
 		}
-		m, err := decodeObject(value)
-		if err != nil {
-			return nil, err
-		}
-		config, err := stringMapField(m, "properties")
+		config, err := decodeField(value, "connector config", "properties", stringMapField)
 		if err != nil {
 			return nil, err
 		}
@@ -206,26 +202,16 @@ func decodeConfigRecord(key string, value []byte) (configRecord, error) {
 			return nil, fmt.Errorf("%w: %q is not a task config key", errUnknownKey, key)
 		}
 		if len(value) == 0 {
+			// Checked here so the common case formats no message.
 			return nil, fmt.Errorf("%w: task config for %s-%d is unexpectedly null", errWrongShape, id.Connector, id.Task)
 		}
-		m, err := decodeObject(value)
-		if err != nil {
-			return nil, err
-		}
-		config, err := stringMapField(m, "properties")
+		config, err := decodeField(value, "task config", "properties", stringMapField)
 		if err != nil {
 			return nil, err
 		}
 		return taskConfigRecord{ID: id, Config: config}, nil
 	case strings.HasPrefix(key, commitPrefix):
-		if len(value) == 0 {
-			return nil, fmt.Errorf("%w: task commit is unexpectedly null", errWrongShape)
-		}
-		m, err := decodeObject(value)
-		if err != nil {
-			return nil, err
-		}
-		n, err := int32Field(m, "tasks")
+		n, err := decodeField(value, "task commit", "tasks", int32Field)
 		if err != nil {
 			return nil, err
 		}
@@ -234,10 +220,7 @@ func decodeConfigRecord(key string, value []byte) (configRecord, error) {
 		}
 		return commitRecord{Connector: strings.TrimPrefix(key, commitPrefix), Tasks: int(n)}, nil
 	case strings.HasPrefix(key, restartPrefix):
-		if len(value) == 0 {
-			return nil, fmt.Errorf("%w: restart request is unexpectedly null", errWrongShape)
-		}
-		m, err := decodeObject(value)
+		m, err := decodeRequired(value, "restart request")
 		if err != nil {
 			return nil, err
 		}
@@ -250,14 +233,7 @@ func decodeConfigRecord(key string, value []byte) (configRecord, error) {
 			OnlyFailed:   onlyFailed,
 		}}, nil
 	case strings.HasPrefix(key, taskCountPrefix):
-		if len(value) == 0 {
-			return nil, fmt.Errorf("%w: task count record is unexpectedly null", errWrongShape)
-		}
-		m, err := decodeObject(value)
-		if err != nil {
-			return nil, err
-		}
-		n, err := int32Field(m, "task-count")
+		n, err := decodeField(value, "task count record", "task-count", int32Field)
 		if err != nil {
 			return nil, err
 		}
@@ -265,14 +241,7 @@ func decodeConfigRecord(key string, value []byte) (configRecord, error) {
 	case key == sessionKeyKey:
 		return decodeSessionKey(value)
 	case strings.HasPrefix(key, loggerClusterPrefix):
-		if len(value) == 0 {
-			return nil, fmt.Errorf("%w: logging level is unexpectedly null", errWrongShape)
-		}
-		m, err := decodeObject(value)
-		if err != nil {
-			return nil, err
-		}
-		level, err := stringField(m, "level")
+		level, err := decodeField(value, "logging level", "level", stringField)
 		if err != nil {
 			return nil, err
 		}
@@ -280,6 +249,26 @@ func decodeConfigRecord(key string, value []byte) (configRecord, error) {
 	default:
 		return nil, fmt.Errorf("%w: %q", errUnknownKey, key)
 	}
+}
+
+// decodeRequired parses the value of a record that is never a tombstone: an empty value is an
+// error that names what the record holds.
+func decodeRequired(value []byte, what string) (map[string]any, error) {
+	if len(value) == 0 {
+		return nil, fmt.Errorf("%w: %s is unexpectedly null", errWrongShape, what)
+	}
+	return decodeObject(value)
+}
+
+// decodeField parses the value of a record that is never a tombstone and holds one field, and
+// reads that field with read.
+func decodeField[T any](value []byte, what, field string, read func(map[string]any, string) (T, error)) (T, error) {
+	m, err := decodeRequired(value, what)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return read(m, field)
 }
 
 func decodeTargetState(connector string, value []byte) (configRecord, error) {
@@ -307,10 +296,7 @@ func decodeTargetState(connector string, value []byte) (configRecord, error) {
 }
 
 func decodeSessionKey(value []byte) (configRecord, error) {
-	if len(value) == 0 {
-		return nil, fmt.Errorf("%w: session key is unexpectedly null", errWrongShape)
-	}
-	m, err := decodeObject(value)
+	m, err := decodeRequired(value, "session key")
 	if err != nil {
 		return nil, err
 	}

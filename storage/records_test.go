@@ -222,6 +222,24 @@ func TestConfigRecordsRejected(t *testing.T) {
 	}
 }
 
+// TestConfigRecordNullValues: the kinds that have no tombstone refuse an empty value with a
+// message that names what the record holds.
+func TestConfigRecordNullValues(t *testing.T) {
+	for key, want := range map[string]string{
+		"task-a-b-3":                "wrong shape: task config for a-b-3 is unexpectedly null",
+		"commit-a":                  "wrong shape: task commit is unexpectedly null",
+		"restart-connector-a":       "wrong shape: restart request is unexpectedly null",
+		"tasks-fencing-a":           "wrong shape: task count record is unexpectedly null",
+		"session-key":               "wrong shape: session key is unexpectedly null",
+		"logger-cluster-org.apache": "wrong shape: logging level is unexpectedly null",
+	} {
+		rec, err := decodeConfigRecord(key, nil)
+		if err == nil || err.Error() != want || !errors.Is(err, errWrongShape) {
+			t.Errorf("%s: decoded %#v, error %v; want %q", key, rec, err, want)
+		}
+	}
+}
+
 func TestTaskKeysWithDashes(t *testing.T) {
 	cases := map[string]ConnectorTaskID{
 		"task-a-0":              {Connector: "a", Task: 0},

@@ -47,37 +47,33 @@ func (s *MemoryStatusStore) PutTask(st TaskStatus) { s.putTask(st, false) }
 func (s *MemoryStatusStore) PutTaskSafe(st TaskStatus) { s.putTask(st, true) }
 
 func (s *MemoryStatusStore) putConnector(st ConnectorStatus, safe bool) {
-	v := status{State: st.State, Trace: st.Trace, WorkerID: st.WorkerID, Generation: st.Generation}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	if e := s.cache.connectors[st.Connector]; safe && e != nil && !e.canWriteSafely(v) {
-		return
-	}
-	if v.State == Destroyed {
-		s.cache.readConnector(st.Connector, nil)
-		return
-	}
-	s.cache.readConnector(st.Connector, &v)
+	s.put(status{State: st.State, Trace: st.Trace, WorkerID: st.WorkerID, Generation: st.Generation}, safe,
+		func() *statusEntry { return s.cache.connectors[st.Connector] },
+		func(v *status) { s.cache.readConnector(st.Connector, v) })
 }
 
 func (s *MemoryStatusStore) putTask(st TaskStatus, safe bool) {
-	v := status{State: st.State, Trace: st.Trace, WorkerID: st.WorkerID, Generation: st.Generation}
+	s.put(status{State: st.State, Trace: st.Trace, WorkerID: st.WorkerID, Generation: st.Generation}, safe,
+		func() *statusEntry { return s.cache.tasks[st.ID.Connector][st.ID.Task] },
+		func(v *status) { s.cache.readTask(st.ID, v) })
+}
+
+// put stores v with store (nil for a Destroyed state, which removes the status) unless the
+// store is stopped or, when safe, Java's putSafe rule keeps the cached entry.
+func (s *MemoryStatusStore) put(v status, safe bool, cached func() *statusEntry, store func(*status)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return
 	}
-	if e := s.cache.tasks[st.ID.Connector][st.ID.Task]; safe && e != nil && !e.canWriteSafely(v) {
+	if e := cached(); safe && e != nil && !e.canWriteSafely(v) {
 		return
 	}
 	if v.State == Destroyed {
-		s.cache.readTask(st.ID, nil)
+		store(nil)
 		return
 	}
-	s.cache.readTask(st.ID, &v)
+	store(&v)
 }
 
 // PutTopic records a topic a connector uses.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/kconnect/kconnect/cluster"
@@ -41,7 +43,7 @@ func runDistributed(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 	}
 	env := envProperties(os.Environ(), "CONNECT_")
-	for _, k := range sortedKeys(env) {
+	for _, k := range slices.Sorted(maps.Keys(env)) {
 		if _, overrides := props[k]; overrides {
 			log.Info("environment variable overrides worker property", "property", k)
 		}

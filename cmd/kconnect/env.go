@@ -1,9 +1,6 @@
 package main
 
-import (
-	"sort"
-	"strings"
-)
+import "strings"
 
 // envProperties turns CONNECT_* environment variables into worker properties the way the
 // confluentinc/cp-kafka-connect image does (its `ub` tool's ConvertKey): drop the prefix, lower
@@ -58,14 +55,4 @@ func envKey(s string) string {
 		}
 	}
 	return b.String()
-}
-
-// sortedKeys returns the keys of m in order, for stable output.
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -123,11 +123,7 @@ func (f *Faults) Counts() FaultCounts {
 // it fails with BadRequest_StreamingIngestionPolicyNotEnabled.
 func (f *Faults) DisableStreaming(db, table string) error {
 	return f.e.cluster.Update(func(s *model.State) error {
-		d, err := s.Database(db)
-		if err != nil {
-			return err
-		}
-		t, err := d.Table(table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

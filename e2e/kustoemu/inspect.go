@@ -74,11 +74,7 @@ func (e *Emulator) Query(ctx context.Context, db, csl string) ([]Table, error) {
 func (e *Emulator) Rows(db, table string) ([]map[string]any, error) {
 	var out []map[string]any
 	err := e.cluster.View(func(s *model.State) error {
-		d, err := s.Database(db)
-		if err != nil {
-			return err
-		}
-		t, err := d.Table(table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

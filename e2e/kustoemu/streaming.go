@@ -63,11 +63,7 @@ func (e *Emulator) streamingEndpoint(w http.ResponseWriter, r *http.Request) {
 	spec := ingest.Spec{Format: format, MappingReference: q.Get("mappingName"), SourceLocation: source}
 	var plan *ingest.Plan
 	err = e.cluster.View(func(s *model.State) error {
-		d, err := s.Database(db)
-		if err != nil {
-			return err
-		}
-		t, err := d.Table(table)
+		d, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}
@@ -88,11 +84,7 @@ func (e *Emulator) streamingEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = e.cluster.Update(func(s *model.State) error {
-		d, err := s.Database(db)
-		if err != nil {
-			return err
-		}
-		t, err := d.Table(table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,10 @@
 // ignored: whether a client joins a group and how it commits is its owner's decision.
 // max.poll.records has no kgo option; it travels in the options and [MaxPollRecords] reads it
 // back from the client.
+//
+// [SSL] reads the PEM key and trust stores, protocol versions and cipher suites of the ssl.*
+// settings; the worker's REST API reads its own TLS settings through it too, so both accept and
+// refuse the same.
 package kafkaprops
 
 import (

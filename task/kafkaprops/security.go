@@ -2,11 +2,8 @@ package kafkaprops
 
 import (
 	"crypto/tls"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -116,9 +113,8 @@ func (b *builder) security() error {
 			// Settings of mechanisms not in use, or tuning of the login refresh thread.
 			log().Debug("ignoring security setting that does not apply", "key", k)
 		case k == SSLKeymanagerAlgorithm || k == SSLTrustmanagerAlgorithm:
-			want := map[string]string{SSLKeymanagerAlgorithm: "SunX509", SSLTrustmanagerAlgorithm: "PKIX"}[k]
-			if v := strings.TrimSpace(p[k]); v != "" && !strings.EqualFold(v, want) {
-				errs = append(errs, fmt.Errorf("%s=%s is not supported (only %s)", k, v, want))
+			if err := (SSL{Props: p}).CheckManagerAlgorithm(k); err != nil {
+				errs = append(errs, err)
 			}
 		default:
 			errs = append(errs, fmt.Errorf("%s is not supported by kconnect's Kafka client; remove it or use a supported security setting", k))
@@ -168,223 +164,42 @@ func (b *builder) saslMechanism(handled map[string]bool) (sasl.Mechanism, error)
 }
 
 func (b *builder) tlsConfig(handled map[string]bool) (*tls.Config, error) {
-	p := b.props
 	for _, k := range []string{SSLProtocol, SSLEnabledProtocols, SSLCipherSuites, SSLEndpointIdentificationAlgorithm,
 		SSLTruststoreType, SSLTruststoreLocation, SSLTruststoreCertificates, SSLTruststorePassword,
 		SSLKeystoreType, SSLKeystoreLocation, SSLKeystoreKey, SSLKeystoreCertificateChain, SSLKeystorePassword, SSLKeyPassword} {
 		handled[k] = true
 	}
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	s := SSL{Props: b.props}
 	var errs []error
 
-	// Protocol versions.
-	if v := strings.TrimSpace(p[SSLProtocol]); v != "" {
-		switch strings.ToUpper(v) {
-		case "TLS", "TLSV1.3":
-		case "TLSV1.2":
-			tc.MaxVersion = tls.VersionTLS12
-		default:
-			errs = append(errs, fmt.Errorf("%s=%s is not supported; use TLSv1.2 or TLSv1.3", SSLProtocol, v))
-		}
-	}
-	if v, ok := p[SSLEnabledProtocols]; ok && strings.TrimSpace(v) != "" {
-		var lo, hi uint16
-		for _, s := range strings.Split(v, ",") {
-			var ver uint16
-			switch strings.ToUpper(strings.TrimSpace(s)) {
-			case "TLSV1.2":
-				ver = tls.VersionTLS12
-			case "TLSV1.3":
-				ver = tls.VersionTLS13
-			case "":
-				continue
-			default:
-				errs = append(errs, fmt.Errorf("%s: %s is not supported; use TLSv1.2 and/or TLSv1.3", SSLEnabledProtocols, strings.TrimSpace(s)))
-				continue
-			}
-			if lo == 0 || ver < lo {
-				lo = ver
-			}
-			hi = max(hi, ver)
-		}
-		if lo != 0 {
-			tc.MinVersion = lo
-			if tc.MaxVersion == 0 || hi < tc.MaxVersion {
-				tc.MaxVersion = hi
-			}
-		}
-	}
-	if v := strings.TrimSpace(p[SSLCipherSuites]); v != "" {
-		ids, err := cipherSuites(v)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		tc.CipherSuites = ids
+	tc, err := s.Versions()
+	if err != nil {
+		errs = append(errs, err)
 	}
 
 	// Trust store.
-	roots, err := trustStore(p)
+	if s.Get(SSLTruststoreLocation) == "" && s.Get(SSLTruststoreCertificates) == "" && s.Props[SSLTruststorePassword] != "" {
+		log().Debug("ssl.truststore.password ignored: no trust store configured")
+	}
+	roots, err := s.TrustStore()
 	if err != nil {
 		errs = append(errs, err)
 	}
 	tc.RootCAs = roots
 
 	// Key store (client certificate).
-	cert, err := keyStore(p)
+	cert, err := s.KeyStore()
 	if err != nil {
 		errs = append(errs, err)
 	} else if cert != nil {
 		tc.Certificates = []tls.Certificate{*cert}
 	}
 
-	// Host name verification: Java verifies by default ("https"); an empty value disables only
-	// the host name check, the certificate chain is still verified.
-	alg, set := p[SSLEndpointIdentificationAlgorithm]
-	alg = strings.TrimSpace(alg)
-	switch {
-	case !set || strings.EqualFold(alg, "https"):
-	case alg == "":
-		tc.InsecureSkipVerify = true // replaced by VerifyConnection below, which checks the chain
-		tc.VerifyConnection = verifyChainOnly(roots)
-	default:
-		errs = append(errs, fmt.Errorf("%s=%s is not supported; use https or an empty value", SSLEndpointIdentificationAlgorithm, alg))
+	if err := s.VerifyEndpoint(tc); err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return tc, nil
-}
-
-// verifyChainOnly checks the server's certificate chain against roots (the system pool when nil)
-// without checking the host name.
-func verifyChainOnly(roots *x509.CertPool) func(tls.ConnectionState) error {
-	return func(cs tls.ConnectionState) error {
-		if len(cs.PeerCertificates) == 0 {
-			return errors.New("tls: server presented no certificate")
-		}
-		opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool()}
-		for _, c := range cs.PeerCertificates[1:] {
-			opts.Intermediates.AddCert(c)
-		}
-		_, err := cs.PeerCertificates[0].Verify(opts)
-		return err
-	}
-}
-
-func cipherSuites(v string) ([]uint16, error) {
-	byName := map[string]uint16{}
-	for _, cs := range tls.CipherSuites() {
-		byName[cs.Name] = cs.ID
-	}
-	var ids []uint16
-	for _, name := range strings.Split(v, ",") {
-		name = strings.TrimSpace(name)
-		switch {
-		case name == "":
-		case strings.HasPrefix(name, "TLS_AES_") || strings.HasPrefix(name, "TLS_CHACHA20_"):
-			// TLS 1.3 suites are always enabled in Go and cannot be chosen.
-		default:
-			id, ok := byName[name]
-			if !ok {
-				return nil, fmt.Errorf("%s: %s is not a supported cipher suite", SSLCipherSuites, name)
-			}
-			ids = append(ids, id)
-		}
-	}
-	return ids, nil
-}
-
-func storeType(p map[string]string, key string) string {
-	t := strings.ToUpper(strings.TrimSpace(p[key]))
-	if t == "" {
-		return "JKS" // Java's default
-	}
-	return t
-}
-
-func trustStore(p map[string]string) (*x509.CertPool, error) {
-	loc := strings.TrimSpace(p[SSLTruststoreLocation])
-	inline := p[SSLTruststoreCertificates]
-	if loc == "" && strings.TrimSpace(inline) == "" {
-		if p[SSLTruststorePassword] != "" {
-			log().Debug("ssl.truststore.password ignored: no trust store configured")
-		}
-		return nil, nil // the system roots
-	}
-	if t := storeType(p, SSLTruststoreType); t != "PEM" {
-		return nil, fmt.Errorf("%s=%s is not supported; convert the trust store to PEM and set %s=PEM", SSLTruststoreType, t, SSLTruststoreType)
-	}
-	if p[SSLTruststorePassword] != "" {
-		return nil, fmt.Errorf("%s cannot be used with %s=PEM", SSLTruststorePassword, SSLTruststoreType)
-	}
-	if loc != "" && strings.TrimSpace(inline) != "" {
-		return nil, fmt.Errorf("%s and %s are mutually exclusive", SSLTruststoreLocation, SSLTruststoreCertificates)
-	}
-	data, key := []byte(inline), SSLTruststoreCertificates
-	if loc != "" {
-		var err error
-		if data, err = os.ReadFile(loc); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", SSLTruststoreLocation, err)
-		}
-		key = SSLTruststoreLocation
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", key)
-	}
-	return pool, nil
-}
-
-func keyStore(p map[string]string) (*tls.Certificate, error) {
-	loc := strings.TrimSpace(p[SSLKeystoreLocation])
-	key, chain := p[SSLKeystoreKey], p[SSLKeystoreCertificateChain]
-	if loc == "" && strings.TrimSpace(key) == "" && strings.TrimSpace(chain) == "" {
-		return nil, nil
-	}
-	if t := storeType(p, SSLKeystoreType); t != "PEM" {
-		return nil, fmt.Errorf("%s=%s is not supported; convert the key store to PEM and set %s=PEM", SSLKeystoreType, t, SSLKeystoreType)
-	}
-	if p[SSLKeystorePassword] != "" {
-		return nil, fmt.Errorf("%s cannot be used with %s=PEM (only %s applies to PEM keys)", SSLKeystorePassword, SSLKeystoreType, SSLKeyPassword)
-	}
-	if p[SSLKeyPassword] != "" {
-		return nil, fmt.Errorf("%s is not supported: encrypted PEM private keys cannot be read; provide an unencrypted key", SSLKeyPassword)
-	}
-	var certPEM, keyPEM []byte
-	switch {
-	case loc != "" && (strings.TrimSpace(key) != "" || strings.TrimSpace(chain) != ""):
-		return nil, fmt.Errorf("%s and %s/%s are mutually exclusive", SSLKeystoreLocation, SSLKeystoreKey, SSLKeystoreCertificateChain)
-	case loc != "":
-		data, err := os.ReadFile(loc)
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", SSLKeystoreLocation, err)
-		}
-		certPEM, keyPEM = data, data
-	case strings.TrimSpace(key) == "" || strings.TrimSpace(chain) == "":
-		return nil, fmt.Errorf("%s and %s must be set together", SSLKeystoreKey, SSLKeystoreCertificateChain)
-	default:
-		certPEM, keyPEM = []byte(chain), []byte(key)
-	}
-	if encryptedKey(keyPEM) {
-		return nil, errors.New("the PEM private key of the key store is encrypted; encrypted keys are not supported")
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		// The tls error text names the problem (no certificate, key mismatch) but never the key.
-		return nil, fmt.Errorf("loading the PEM key store: %w", err)
-	}
-	return &cert, nil
-}
-
-func encryptedKey(data []byte) bool {
-	for {
-		var blk *pem.Block
-		blk, data = pem.Decode(data)
-		if blk == nil {
-			return false
-		}
-		if blk.Type == "ENCRYPTED PRIVATE KEY" || blk.Headers["Proc-Type"] != "" {
-			return true
-		}
-	}
 }

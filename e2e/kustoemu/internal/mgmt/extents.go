@@ -68,7 +68,7 @@ func (x *command) showExtents(db, table string) (model.Result, error) {
 	}
 	res := model.Result{Columns: extentsColumns}
 	err := x.cluster.View(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}
@@ -262,7 +262,7 @@ func (x *command) ingestInline(db, table string, req inlineIngestion, data []byt
 	res := model.Result{Columns: ingestInlineColumns}
 	var ingestErr *model.Error
 	err := x.cluster.Update(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

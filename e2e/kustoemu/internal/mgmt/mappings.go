@@ -68,7 +68,7 @@ func (x *command) createMapping(verb, db, table string) (model.Result, error) {
 	}
 	res := model.Result{Columns: mappingColumns}
 	err = x.cluster.Update(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}
@@ -119,7 +119,7 @@ func (x *command) showMappings(db, table string) (model.Result, error) {
 	}
 	res := model.Result{Columns: mappingColumns}
 	err := x.cluster.View(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}
@@ -156,7 +156,7 @@ func (x *command) dropMapping(db, table string) (model.Result, error) {
 	}
 	res := model.Result{Columns: mappingColumns}
 	err = x.cluster.Update(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

@@ -99,19 +99,6 @@ func (x *command) end(pipe bool) error {
 	return nil
 }
 
-// lookupTable finds database db and its table name.
-func lookupTable(s *model.State, db, name string) (*model.Database, *model.Table, error) {
-	d, err := s.Database(db)
-	if err != nil {
-		return nil, nil, err
-	}
-	t, err := d.Table(name)
-	if err != nil {
-		return nil, nil, err
-	}
-	return d, t, nil
-}
-
 // tableRef parses a table name, optionally qualified by its database (db.T), and returns the
 // database it lives in.
 func (x *command) tableRef() (db, name string, err error) {

@@ -209,7 +209,7 @@ func (x *command) alterTablePolicy(db, table string, merge bool) (model.Result, 
 	}
 	res := model.Result{Columns: policyColumns}
 	err = x.cluster.Update(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}
@@ -286,7 +286,7 @@ func (x *command) deleteTablePolicy(db, table, kind string) (model.Result, error
 	}
 	res := model.Result{Columns: policyColumns}
 	err := x.cluster.Update(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

@@ -82,7 +82,7 @@ func (x *command) showTables() (model.Result, error) {
 func (x *command) showSchema(db, table string, asJSON bool) (model.Result, error) {
 	var res model.Result
 	err := x.cluster.View(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}
@@ -353,7 +353,7 @@ func (x *command) dropTable(db, table string, ifExists bool) (model.Result, erro
 
 func (x *command) clearTable(db, table string) (model.Result, error) {
 	err := x.cluster.Update(func(s *model.State) error {
-		_, t, err := lookupTable(s, db, table)
+		_, t, err := s.Table(db, table)
 		if err != nil {
 			return err
 		}

@@ -71,6 +71,20 @@ func (s *State) Database(name string) (*Database, error) {
 	return nil, EntityNotFound("Database", name)
 }
 
+// Table returns database db and its table name, or an EntityNotFound error for whichever is
+// missing.
+func (s *State) Table(db, name string) (*Database, *Table, error) {
+	d, err := s.Database(db)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := d.Table(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, t, nil
+}
+
 // DatabaseNames returns the database names, sorted.
 func (s *State) DatabaseNames() []string {
 	out := make([]string, 0, len(s.Databases))
