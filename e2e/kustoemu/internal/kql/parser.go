@@ -714,39 +714,34 @@ func (p *parser) expr() (Expr, error) {
 }
 
 func (p *parser) or() (Expr, error) {
-	l, err := p.and()
-	if err != nil {
-		return nil, err
-	}
-	for p.isWord("or") {
-		if err := p.node(); err != nil {
-			return nil, err
-		}
-		at := p.next().Pos
-		r, err := p.and()
-		if err != nil {
-			return nil, err
-		}
-		l = &Binary{Op: "or", L: l, R: r, At: at}
-	}
-	return l, nil
+	return p.binaryLevel(p.and, func() bool { return p.isWord("or") }, "or")
 }
 
 func (p *parser) and() (Expr, error) {
-	l, err := p.comparison()
+	return p.binaryLevel(p.comparison, func() bool { return p.isWord("and") }, "and")
+}
+
+// binaryLevel parses one left-associative level of binary operators: operands from next, joined
+// while match reports an operator. op names the operator; "" takes the operator token's text.
+func (p *parser) binaryLevel(next func() (Expr, error), match func() bool, op string) (Expr, error) {
+	l, err := next()
 	if err != nil {
 		return nil, err
 	}
-	for p.isWord("and") {
+	for match() {
 		if err := p.node(); err != nil {
 			return nil, err
 		}
-		at := p.next().Pos
-		r, err := p.comparison()
+		t := p.next()
+		r, err := next()
 		if err != nil {
 			return nil, err
 		}
-		l = &Binary{Op: "and", L: l, R: r, At: at}
+		name := op
+		if name == "" {
+			name = t.Text
+		}
+		l = &Binary{Op: name, L: l, R: r, At: t.Pos}
 	}
 	return l, nil
 }
@@ -849,41 +844,11 @@ func (p *parser) parenList() ([]Expr, error) {
 }
 
 func (p *parser) additive() (Expr, error) {
-	l, err := p.multiplicative()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("+") || p.isOp("-") {
-		if err := p.node(); err != nil {
-			return nil, err
-		}
-		t := p.next()
-		r, err := p.multiplicative()
-		if err != nil {
-			return nil, err
-		}
-		l = &Binary{Op: t.Text, L: l, R: r, At: t.Pos}
-	}
-	return l, nil
+	return p.binaryLevel(p.multiplicative, func() bool { return p.isOp("+") || p.isOp("-") }, "")
 }
 
 func (p *parser) multiplicative() (Expr, error) {
-	l, err := p.unary()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("*") || p.isOp("/") || p.isOp("%") {
-		if err := p.node(); err != nil {
-			return nil, err
-		}
-		t := p.next()
-		r, err := p.unary()
-		if err != nil {
-			return nil, err
-		}
-		l = &Binary{Op: t.Text, L: l, R: r, At: t.Pos}
-	}
-	return l, nil
+	return p.binaryLevel(p.unary, func() bool { return p.isOp("*") || p.isOp("/") || p.isOp("%") }, "")
 }
 
 func (p *parser) unary() (Expr, error) {

@@ -176,13 +176,7 @@ func alter(x *command) (model.Result, error) {
 // or a policy.
 func (x *command) tableCommand(verb string) (model.Result, error) {
 	c := x.c
-	if !c.is("table") {
-		return model.Result{}, c.unknownCommand()
-	}
-	if err := c.advance(); err != nil {
-		return model.Result{}, err
-	}
-	db, table, err := x.tableRef()
+	db, table, err := x.tableKeywordRef()
 	if err != nil {
 		return model.Result{}, err
 	}
@@ -214,13 +208,7 @@ func (x *command) tableCommand(verb string) (model.Result, error) {
 
 func drop(x *command) (model.Result, error) {
 	c := x.c
-	if !c.is("table") {
-		return model.Result{}, c.unknownCommand()
-	}
-	if err := c.advance(); err != nil {
-		return model.Result{}, err
-	}
-	db, table, err := x.tableRef()
+	db, table, err := x.tableKeywordRef()
 	if err != nil {
 		return model.Result{}, err
 	}
@@ -290,13 +278,7 @@ func deleteCommand(x *command) (model.Result, error) {
 
 func clear(x *command) (model.Result, error) {
 	c := x.c
-	if !c.is("table") {
-		return model.Result{}, c.unknownCommand()
-	}
-	if err := c.advance(); err != nil {
-		return model.Result{}, err
-	}
-	db, table, err := x.tableRef()
+	db, table, err := x.tableKeywordRef()
 	if err != nil {
 		return model.Result{}, err
 	}
@@ -307,4 +289,16 @@ func clear(x *command) (model.Result, error) {
 		return model.Result{}, err
 	}
 	return x.clearTable(db, table)
+}
+
+// tableKeywordRef reads "table T" (T possibly database-qualified) after a verb; anything but the
+// word table is an unknown command.
+func (x *command) tableKeywordRef() (db, table string, err error) {
+	if !x.c.is("table") {
+		return "", "", x.c.unknownCommand()
+	}
+	if err := x.c.advance(); err != nil {
+		return "", "", err
+	}
+	return x.tableRef()
 }
